@@ -56,6 +56,8 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 UNIT_ASAN   := $(UNIT_SRCS:tests/unit/%.c=$(B)/asan/tests/unit/%)
 BPFT_SRCS   := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS   := $(BPFT_SRCS:tests/bpf/%.c=$(B)/tests/bpf/%)
+INTT_SRCS   := $(shell find tests/integration -name 'test_*.c' 2>/dev/null)
+INTT_BINS   := $(foreach f,$(INTT_SRCS),$(B)/tests/integration/$(basename $(notdir $(f))))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/helpers/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -119,6 +121,14 @@ $(B)/tests/bpf/%: tests/bpf/%.c $(B)/libpresage.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(B)/libpresage.a $(TEST_LIBS)
 
+# Integration test programs may sit in subfolders; their binaries do not.
+define INTT_RULE
+$(B)/tests/integration/$(basename $(notdir $(1))): $(1) $(B)/libpresage.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) -Itests $$(CFLAGS) -o $$@ $$< $(B)/libpresage.a $$(TEST_LIBS)
+endef
+$(foreach f,$(INTT_SRCS),$(eval $(call INTT_RULE,$(f))))
+
 $(B)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lpthread -lm
@@ -132,7 +142,7 @@ $(B)/bench/%: bench/%.c $(B)/libpresage.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libpresage.a $(LDLIBS)
 
-TEST_BINS := $(UNIT_BINS) $(UNIT_ASAN) $(BPFT_BINS) $(HELPER_BINS) $(FUZZ_BINS)
+TEST_BINS := $(UNIT_BINS) $(UNIT_ASAN) $(BPFT_BINS) $(INTT_BINS) $(HELPER_BINS) $(FUZZ_BINS)
 
 test: all $(TEST_BINS)
 	@bash tests/run
