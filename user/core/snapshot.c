@@ -8,7 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +19,15 @@ const double prom_le_bounds[PROM_LE_COUNT] = {
 
 const char *const code_class_names[CODE__COUNT] = { "1xx", "2xx", "3xx", "4xx", "5xx", "other" };
 
-static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct snapshot *current;
+static struct pub_slot slot = PUB_SLOT_INIT;
+
+static void snapshot_free(struct pub_obj *o)
+{
+	struct snapshot *s = (struct snapshot *)((char *)o - offsetof(struct snapshot, pub));
+
+	free(s->c);
+	free(s);
+}
 
 struct snapshot *snapshot_new(size_t n)
 {
@@ -38,50 +45,27 @@ struct snapshot *snapshot_new(size_t n)
 	for (size_t i = 0; i < n; i++)
 		for (int m = 0; m < MET__COUNT; m++)
 			s->c[i].v[m] = NAN;
-	s->refs = 1;
+	s->pub.refs = 1;
+	s->pub.free = snapshot_free;
 	return s;
-}
-
-static void snapshot_free(struct snapshot *s)
-{
-	free(s->c);
-	free(s);
 }
 
 void snapshot_publish(struct snapshot *s)
 {
-	struct snapshot *old;
-
-	pthread_mutex_lock(&snap_lock);
-	old = current;
-	current = s;
-	pthread_mutex_unlock(&snap_lock);
-	snapshot_release(old);
+	pub_set(&slot, s ? &s->pub : NULL);
 }
 
 struct snapshot *snapshot_acquire(void)
 {
-	struct snapshot *s;
+	struct pub_obj *o = pub_get(&slot);
 
-	pthread_mutex_lock(&snap_lock);
-	s = current;
-	if (s)
-		s->refs++;
-	pthread_mutex_unlock(&snap_lock);
-	return s;
+	return o ? (struct snapshot *)((char *)o - offsetof(struct snapshot, pub)) : NULL;
 }
 
 void snapshot_release(struct snapshot *s)
 {
-	bool last;
-
-	if (!s)
-		return;
-	pthread_mutex_lock(&snap_lock);
-	last = --s->refs == 0;
-	pthread_mutex_unlock(&snap_lock);
-	if (last)
-		snapshot_free(s);
+	if (s)
+		pub_put(&slot, &s->pub);
 }
 
 const struct cont_snap *snapshot_find(const struct snapshot *s, const char *key)

@@ -11,6 +11,7 @@
 #define PRESAGE_SNAPSHOT_H
 
 #include "core/metric.h"
+#include "core/publish.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,8 +74,7 @@ struct snapshot {
 	struct daemon_status status;
 	size_t n;
 	struct cont_snap *c;           /* sorted by id */
-	/* private */
-	int refs;
+	struct pub_obj pub; /* private: reference count */
 };
 
 /* Allocate an empty snapshot for n containers (values NAN); NULL on ENOMEM. */
