@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io.bpf.c - block I/O and network traffic per cgroup.
+ *
+ * Block: completion runs in interrupt context where `current` is anyone, so
+ * the submitting cgroup is remembered per request (keyed by its address) at
+ * block_rq_insert, or at block_rq_issue for requests issued directly; the
+ * latency runs from issue to the final completion.  Bytes are counted on
+ * every (possibly partial) completion.  The in-flight map is an LRU hash:
+ * requests freed without completing (merged away) age out instead of
+ * filling it.
+ *
+ * Network: cgroup_skb programs attached to the v2 root see every packet of
+ * every socket, with bpf_skb_cgroup_id() naming the socket's cgroup; bytes
+ * are skb->len (IP header onwards, a GSO super-packet counted as one
+ * packet).  They MUST return 1: anything else drops the host's traffic.
+ * TCP connections opened/closed come from sock:inet_sock_set_state, charged
+ * to the socket's cgroup (accepted sockets inherit the listener's).
+ */
+#include "tele_maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define REQ_OP_MASK  0xff
+#define REQ_OP_READ  0
+#define REQ_OP_WRITE 1
+#define IPPROTO_TCP_ 6
+
+struct inflight {
+	__u64 cgid;
+	__u64 issue_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TELE_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct inflight);
+} blk_inflight SEC(".maps");
+
+HIST_MAP(blk_hist);
+
+/* ---- block --------------------------------------------------------------- */
+
+static __always_inline void rq_insert(__u64 rq)
+{
+	struct inflight v = { .cgid = bpf_get_current_cgroup_id() };
+
+	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
+}
+
+static __always_inline void rq_issue(__u64 rq)
+{
+	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
+	struct inflight v;
+
+	if (e) {
+		e->issue_ns = bpf_ktime_get_ns();
+		return;
+	}
+	v.cgid = bpf_get_current_cgroup_id();
+	v.issue_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
+}
+
+/* nr_bytes of rq done; final when they cover what is left of it. */
+static __always_inline void rq_complete(__u64 rq, __u32 op, __u32 nr_bytes, __u32 left)
+{
+	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
+	struct tele_cg_counters *c;
+	__u64 cgid, issued;
+
+	if (!e)
+		return;
+	cgid = e->cgid;
+	issued = e->issue_ns;
+	if (nr_bytes >= left)
+		bpf_map_delete_elem(&blk_inflight, &rq);
+	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
+		return;
+	c = cg_counters_of(cgid);
+	if (!c)
+		return;
+	__sync_fetch_and_add(op == REQ_OP_READ ? &c->blk_read_bytes : &c->blk_write_bytes,
+			     nr_bytes);
+	if (nr_bytes < left)
+		return;
+	__sync_fetch_and_add(op == REQ_OP_READ ? &c->blk_read_ios : &c->blk_write_ios, 1);
+	if (!issued)
+		return;
+	__sync_fetch_and_add(&c->blk_lat_count, 1);
+	__sync_fetch_and_add(&c->blk_lat_sum_ns, bpf_ktime_get_ns() - issued);
+	hist_add(&blk_hist, cgid, bpf_ktime_get_ns() - issued, 1);
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(rq_insert_btf, struct request *rq)
+{
+	rq_insert((__u64)rq);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(rq_issue_btf, struct request *rq)
+{
+	rq_issue((__u64)rq);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
+{
+	rq_complete((__u64)rq, rq->cmd_flags & REQ_OP_MASK, nr_bytes, rq->__data_len);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_insert")
+int BPF_PROG(rq_insert_raw, struct request *rq)
+{
+	rq_insert((__u64)rq);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(rq_issue_raw, struct request *rq)
+{
+	rq_issue((__u64)rq);
+	return 0;
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
+{
+	rq_complete((__u64)rq, BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, nr_bytes,
+		    BPF_CORE_READ(rq, __data_len));
+	return 0;
+}
+
+/* ---- network ------------------------------------------------------------- */
+
+static __always_inline void charge_skb(struct __sk_buff *skb, int egress)
+{
+	__u64 cgid = bpf_skb_cgroup_id(skb);
+	struct tele_cg_counters *c;
+
+	if (!cgid)
+		return;
+	c = cg_counters_of(cgid);
+	if (!c)
+		return;
+	if (egress) {
+		__sync_fetch_and_add(&c->net_tx_bytes, skb->len);
+		__sync_fetch_and_add(&c->net_tx_packets, 1);
+	} else {
+		__sync_fetch_and_add(&c->net_rx_bytes, skb->len);
+		__sync_fetch_and_add(&c->net_rx_packets, 1);
+	}
+}
+
+SEC("cgroup_skb/ingress")
+int net_ingress(struct __sk_buff *skb)
+{
+	charge_skb(skb, 0);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int net_egress(struct __sk_buff *skb)
+{
+	charge_skb(skb, 1);
+	return 1;
+}
+
+/* ---- TCP connections ----------------------------------------------------- */
+
+/* A connection is closed when a state that had it established ends. */
+static __always_inline int was_established(int st)
+{
+	return st == TCP_ESTABLISHED || st == TCP_FIN_WAIT1 || st == TCP_FIN_WAIT2 ||
+	       st == TCP_CLOSE_WAIT || st == TCP_LAST_ACK || st == TCP_CLOSING;
+}
+
+static __always_inline void tcp_state(__u64 cgid, int oldstate, int newstate)
+{
+	struct tele_cg_counters *c;
+	int opened = newstate == TCP_ESTABLISHED;
+	int closed = newstate == TCP_CLOSE && was_established(oldstate);
+
+	if (!cgid || (!opened && !closed))
+		return;
+	c = cg_counters_of(cgid);
+	if (!c)
+		return;
+	__sync_fetch_and_add(opened ? &c->tcp_opened : &c->tcp_closed, 1);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	struct cgroup *cg;
+
+	if (sk->sk_protocol != IPPROTO_TCP_)
+		return 0;
+	cg = sk->sk_cgrp_data.cgroup;
+	tcp_state(cg ? cg->kn->id : 0, oldstate, newstate);
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(sock_state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	tcp_state(BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id), oldstate, newstate);
+	return 0;
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sched.bpf.c - CPU time, context switches and run-queue latency per cgroup.
+ *
+ * - CPU time from sched_stat_runtime: it fires from update_curr for every
+ *   scheduling class with the same delta the kernel charges to cpuacct, so
+ *   a task that never switches is still charged at each tick.
+ * - Context switches from sched_switch, charged to the *previous* task
+ *   (`current` is still prev there): voluntary when it leaves sleeping,
+ *   involuntary when preempted or still runnable.
+ * - Run-queue latency: from sched_wakeup/sched_wakeup_new, or from the
+ *   switch that takes a still-runnable task off the CPU, to the switch that
+ *   puts it back; the enqueue time lives in task storage (tp_btf) or in a
+ *   bounded LRU hash keyed by pid (raw_tp fallback).  Histogram per cgroup.
+ *
+ * Every hook exists twice: tp_btf (direct BTF loads, cheapest) and raw_tp
+ * (probe reads) for kernels without BTF for a tracepoint; the loader enables
+ * exactly one of each pair.
+ */
+#include "tele_maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define TASK_RUNNING 0
+
+/* Options, set by the loader before load. */
+const volatile __u8 opt_runq = 1; /* measure run-queue latency */
+
+HIST_MAP(runq_hist);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} runq_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TELE_MAX_RUNQ_PID);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_ts_pid SEC(".maps");
+
+static __always_inline void charge_runtime(__u64 cgid, __u64 delta)
+{
+	struct tele_cg_counters *c = cg_counters_of(cgid);
+
+	if (c)
+		c->cpu_ns += delta;
+}
+
+static __always_inline void charge_switch(__u64 cgid, int voluntary)
+{
+	struct tele_cg_counters *c = cg_counters_of(cgid);
+
+	if (!c)
+		return;
+	if (voluntary)
+		c->ctx_voluntary += 1;
+	else
+		c->ctx_involuntary += 1;
+}
+
+/* A task waited from *ts until now on a run queue: record it, clear *ts. */
+static __always_inline void charge_runq(__u64 cgid, __u64 *ts)
+{
+	__u64 start = *ts, delta;
+	struct tele_cg_counters *c;
+
+	if (!start)
+		return;
+	*ts = 0;
+	delta = bpf_ktime_get_ns() - start;
+	if ((__s64)delta < 0)
+		return;
+	c = cg_counters_of(cgid);
+	if (c) {
+		c->runq_count += 1;
+		c->runq_sum_ns += delta;
+	}
+	hist_add(&runq_hist, cgid, delta, 0);
+}
+
+/* ---- tp_btf flavour ------------------------------------------------------ */
+
+static __always_inline void enqueue_btf(struct task_struct *p)
+{
+	__u64 *ts;
+
+	if (!opt_runq || !p->pid)
+		return;
+	ts = bpf_task_storage_get(&runq_ts, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(stat_runtime_btf, struct task_struct *t, __u64 runtime)
+{
+	charge_runtime(task_cgid_btf(t), runtime);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(wakeup_btf, struct task_struct *p)
+{
+	enqueue_btf(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(wakeup_new_btf, struct task_struct *p)
+{
+	enqueue_btf(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	int voluntary = !preempt && prev_state != TASK_RUNNING;
+	__u64 *ts;
+
+	if (prev->pid) {
+		charge_switch(task_cgid_btf(prev), voluntary);
+		if (!voluntary)
+			enqueue_btf(prev);
+	}
+	if (!opt_runq || !next->pid)
+		return 0;
+	ts = bpf_task_storage_get(&runq_ts, next, 0, 0);
+	if (ts)
+		charge_runq(task_cgid_btf(next), ts);
+	return 0;
+}
+
+/* ---- raw_tp flavour ------------------------------------------------------ */
+
+/* Kernels before 5.14 name the state field `state`. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state_core(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return (unsigned int)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+static __always_inline void enqueue_core(struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u64 now;
+
+	if (!opt_runq || !pid)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&runq_ts_pid, &pid, &now, BPF_ANY);
+}
+
+SEC("raw_tp/sched_stat_runtime")
+int BPF_PROG(stat_runtime_raw, struct task_struct *t, __u64 runtime)
+{
+	charge_runtime(task_cgid_core(t), runtime);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(wakeup_raw, struct task_struct *p)
+{
+	enqueue_core(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(wakeup_new_raw, struct task_struct *p)
+{
+	enqueue_core(p);
+	return 0;
+}
+
+/* The prev_state argument is recent (5.18); read the field instead. */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	int voluntary = !preempt && task_state_core(prev) != TASK_RUNNING;
+	__u32 next_pid = BPF_CORE_READ(next, pid);
+	__u64 *ts;
+
+	if (BPF_CORE_READ(prev, pid)) {
+		charge_switch(task_cgid_core(prev), voluntary);
+		if (!voluntary)
+			enqueue_core(prev);
+	}
+	if (!opt_runq || !next_pid)
+		return 0;
+	ts = bpf_map_lookup_elem(&runq_ts_pid, &next_pid);
+	if (ts) {
+		charge_runq(task_cgid_core(next), ts);
+		bpf_map_delete_elem(&runq_ts_pid, &next_pid);
+	}
+	return 0;
+}
