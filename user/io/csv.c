@@ -515,3 +515,16 @@ void csv_series_free(struct csv_series *s)
 	free(s->ts);
 	memset(s, 0, sizeof(*s));
 }
+
+long csv_gap_steps(double prev, double t, double step, long cap)
+{
+	double k;
+
+	if (!(step > 0) || !isfinite(prev) || !isfinite(t))
+		return 0;
+	k = (t - prev) / step;
+	if (!(k > 1.5))
+		return 0;
+	k = round(k) - 1;
+	return k > (double)cap ? cap : (long)k;
+}

@@ -110,6 +110,13 @@ void csv_series_free(struct csv_series *s);
 double csv_median_step(const double *t, size_t n);
 
 /*
+ * Steps missing between two consecutive rows at prev and t for a series of
+ * the given step: round((t - prev) / step) - 1 when the interval exceeds 1.5
+ * steps, else 0; never more than cap.  0 when step <= 0.
+ */
+long csv_gap_steps(double prev, double t, double step, long cap);
+
+/*
  * Write timestamp t (unix seconds) in the format fmt into buf: the way the
  * input wrote its own timestamps, used for future (forecast) timestamps.
  * Returns the length written, or -EINVAL (buf too small, t not finite or

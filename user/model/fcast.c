@@ -1,0 +1,706 @@
+/*
+ * fcast.c - the forecaster wrapper: bounded history context, season
+ * detection schedule, model dispatch, NaN guards, conformal intervals with
+ * adaptive coverage, and versioned state (see fcast.h).
+ */
+#include "model/fcast.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FCAST_MAGIC     0x31434650u /* "PFC1" */
+#define ACI_GAMMA       0.005       /* adaptive-conformal step (Gibbs & Candes) */
+#define SCALE_DECAY     0.02        /* EWMA of |1-step error| */
+#define QUANT_REFRESH   1           /* updates between calibrated-quantile refreshes */
+#define CAL_MIN         16          /* scores needed before empirical intervals */
+#define SCALE_WARM      10          /* errors before the scale (and scores) mean anything */
+
+extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima,
+	fcast_rnn, fcast_ensemble;
+
+const struct fcast_ops *const fcast_models[] = {
+	&fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn, &fcast_ensemble,
+	NULL,
+};
+
+struct fcast {
+	const struct fcast_ops *ops;
+	void *m;
+	struct fcast_ctx c;
+	int H;
+	double *pend;       /* H origins x H horizons of point forecasts */
+	double *pend_scale; /* error scale at each origin */
+	int64_t *pend_t;    /* origin index of each slot, -1 = empty */
+	double *cal;        /* H horizons x FCAST_CAL_WIN normalised errors, by age */
+	double *sorted;     /* the same windows kept sorted (O(1) quantiles) */
+	int *cal_n, *cal_pos;
+	double *qlo, *qhi;  /* calibrated quantiles at the tracked coverage */
+	double *aci_a;      /* effective miscoverage per horizon (ACI) */
+	double scale;       /* EWMA of |1-step error| */
+	double mag;         /* EWMA of |y|: the series' magnitude */
+	double last_score, last_y;
+	int64_t seen;       /* non-missing samples */
+	int64_t since_q;
+};
+
+const struct fcast_ops *fcast_lookup(const char *name)
+{
+	if (!name)
+		name = "ensemble";
+	for (int i = 0; fcast_models[i]; i++)
+		if (!strcmp(fcast_models[i]->name, name))
+			return fcast_models[i];
+	return NULL;
+}
+
+static void params_defaults(struct fcast_params *p)
+{
+	if (p->max_horizon <= 0)
+		p->max_horizon = 24;
+	if (p->max_horizon > FCAST_MAX_H)
+		p->max_horizon = FCAST_MAX_H;
+	if (!(p->step_s > 0))
+		p->step_s = 60;
+	if (p->max_period <= 0)
+		p->max_period = (int)fmin(7 * 86400.0 / p->step_s, FCAST_HIST_MAX / 2.2);
+	if (p->max_period < 4)
+		p->max_period = 4;
+	if (p->season < 0)
+		p->season = 0;
+	if (p->n_exog < 0 || p->n_exog > FCAST_MAX_EXOG)
+		p->n_exog = 0;
+	if (!(p->coverage > 0 && p->coverage < 1))
+		p->coverage = 0.9;
+}
+
+static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
+{
+	int want;
+
+	memset(c, 0, sizeof(*c));
+	c->p = *p;
+	params_defaults(&c->p);
+	want = (int)(2.2 * (c->p.season >= 2 ? c->p.season : c->p.max_period)) + 64;
+	c->cap = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
+	if (c->p.season > c->cap / 2)
+		c->p.season = 1; /* a fixed period longer than the history cannot be learnt */
+	c->t = -1;
+	c->next_detect = 32;
+	c->hist = calloc((size_t)c->cap, sizeof(*c->hist));
+	c->miss = calloc((size_t)c->cap, 1);
+	if (c->p.season >= 2) {
+		c->periods[0] = c->p.season;
+		c->strength[0] = 1;
+		c->n_periods = 1;
+	}
+	return c->hist && c->miss ? 0 : -ENOMEM;
+}
+
+static void ctx_push(struct fcast_ctx *c, double y, int missing)
+{
+	c->t++;
+	c->hist[c->t % c->cap] = y;
+	c->miss[c->t % c->cap] = (uint8_t)missing;
+	if (c->n < c->cap)
+		c->n++;
+}
+
+void fcast_ctx_copy(const struct fcast_ctx *c, double *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = fcast_ctx_back(c, n - 1 - i);
+}
+
+/* Re-detect seasons on a doubling, then periodic, schedule (bounded work). */
+static void ctx_detect(struct fcast_ctx *c)
+{
+	int periods[FCAST_MAX_SEASONS] = { 0 }, np;
+	double strength[FCAST_MAX_SEASONS] = { 0 }, *x;
+	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64;
+
+	if (c->p.season != 0 || c->t < c->next_detect)
+		return;
+	c->next_detect = c->t + 1 < c->cap / 2 ? 2 * (c->t + 1) : c->t + every;
+	x = malloc((size_t)c->n * sizeof(*x));
+	if (!x)
+		return; /* keep the old seasons; retried at the next slot */
+	fcast_ctx_copy(c, x, c->n);
+	np = season_detect(x, c->n, c->p.max_period, c->p.step_s, periods, strength,
+			   FCAST_MAX_SEASONS);
+	free(x);
+	memcpy(c->strength, strength, sizeof(strength));
+	if (np != c->n_periods || memcmp(periods, c->periods, sizeof(periods))) {
+		memcpy(c->periods, periods, sizeof(periods));
+		c->n_periods = np;
+		c->season_gen++;
+	}
+}
+
+void fcast_free(struct fcast *f)
+{
+	if (!f)
+		return;
+	if (f->m)
+		f->ops->destroy(f->m);
+	free(f->c.hist);
+	free(f->c.miss);
+	free(f->pend);
+	free(f->pend_scale);
+	free(f->pend_t);
+	free(f->cal);
+	free(f->cal_n);
+	free(f->cal_pos);
+	free(f->qlo);
+	free(f->qhi);
+	free(f->aci_a);
+	free(f->sorted);
+	free(f);
+}
+
+static int fcast_alloc(struct fcast *f)
+{
+	size_t H = (size_t)f->H;
+
+	f->pend = calloc(H * H, sizeof(double));
+	f->pend_scale = calloc(H, sizeof(double));
+	f->pend_t = malloc(H * sizeof(int64_t));
+	f->cal = calloc(H * FCAST_CAL_WIN, sizeof(double));
+	f->cal_n = calloc(H, sizeof(int));
+	f->cal_pos = calloc(H, sizeof(int));
+	f->qlo = calloc(H, sizeof(double));
+	f->qhi = calloc(H, sizeof(double));
+	f->aci_a = malloc(H * sizeof(double));
+	f->sorted = calloc(H * FCAST_CAL_WIN, sizeof(double));
+	if (!f->pend || !f->pend_scale || !f->pend_t || !f->cal || !f->cal_n || !f->cal_pos ||
+	    !f->qlo || !f->qhi || !f->aci_a || !f->sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < H; i++) {
+		f->pend_t[i] = -1;
+		f->aci_a[i] = 1 - f->c.p.coverage;
+	}
+	return 0;
+}
+
+struct fcast *fcast_new(const char *name, const struct fcast_params *p)
+{
+	const struct fcast_ops *ops = fcast_lookup(name);
+	struct fcast_params dp = { 0 };
+	struct fcast *f;
+
+	if (!ops) {
+		errno = ENOENT;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->ops = ops;
+	if (ctx_init(&f->c, p ? p : &dp) || (f->H = f->c.p.max_horizon, fcast_alloc(f)) ||
+	    !(f->m = ops->create(&f->c))) {
+		fcast_free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return f;
+}
+
+/* Position of the first element >= v in sorted a[0..n). */
+static int lower_bound(const double *a, int n, double v)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Add z to horizon hi's window, evicting the oldest score when full. */
+static void cal_push(struct fcast *f, int hi, double z)
+{
+	double *w = f->cal + (size_t)hi * FCAST_CAL_WIN, *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
+	int n = f->cal_n[hi], i;
+
+	if (n == FCAST_CAL_WIN) {
+		i = lower_bound(so, n, w[f->cal_pos[hi]]);
+		memmove(so + i, so + i + 1, (size_t)(n - i - 1) * sizeof(double));
+		n--;
+	}
+	i = lower_bound(so, n, z);
+	memmove(so + i + 1, so + i, (size_t)(n - i) * sizeof(double));
+	so[i] = z;
+	w[f->cal_pos[hi]] = z;
+	f->cal_pos[hi] = (f->cal_pos[hi] + 1) % FCAST_CAL_WIN;
+	f->cal_n[hi] = n + 1;
+}
+
+/* Conformal quantile pair of horizon index hi at miscoverage a. */
+static void cal_quantiles(struct fcast *f, int hi, double a, double *lo, double *up)
+{
+	const double *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
+	int n = f->cal_n[hi], il, iu;
+
+	a = fmin(fmax(a, 0), 1);
+	il = (int)floor((n + 1) * (a / 2)) - 1;
+	iu = (int)ceil((n + 1) * (1 - a / 2)) - 1;
+	il = il < 0 ? 0 : il > n - 1 ? n - 1 : il;
+	iu = iu < 0 ? 0 : iu > n - 1 ? n - 1 : iu;
+	*lo = so[il];
+	*up = so[iu];
+}
+
+static void refresh_quantiles(struct fcast *f)
+{
+	for (int h = 0; h < f->H; h++)
+		if (f->cal_n[h] >= CAL_MIN)
+			cal_quantiles(f, h, f->aci_a[h], &f->qlo[h], &f->qhi[h]);
+}
+
+/* Score the forecasts made h steps ago against the new outcome y. */
+static void calibrate(struct fcast *f, double y)
+{
+	int64_t now = f->c.t + 1;
+
+	for (int h = 1; h <= f->H; h++) {
+		int slot = (int)((now - h) % f->H), hi = h - 1;
+		double z;
+
+		if (f->pend_t[slot] != now - h)
+			continue;
+		z = (y - f->pend[(size_t)slot * f->H + hi]) / f->pend_scale[slot];
+		if (!isfinite(z))
+			continue;
+		if (h == 1)
+			f->last_score = z;
+		cal_push(f, hi, z);
+		if (f->cal_n[hi] > CAL_MIN) {
+			int miss = z < f->qlo[hi] || z > f->qhi[hi];
+
+			f->aci_a[hi] += ACI_GAMMA * ((1 - f->c.p.coverage) - miss);
+			f->aci_a[hi] = fmin(fmax(f->aci_a[hi], 0), 1);
+		}
+	}
+}
+
+/*
+ * Track the 1-step error scale: EWMA of |e|, started as the mean of the first
+ * errors; once established, errors are winsorised at 10 scales so one wild
+ * outlier cannot hide the next ones.
+ */
+static void update_scale(struct fcast *f, double y)
+{
+	int slot = (int)(f->c.t % f->H);
+	double e;
+
+	f->mag += (f->seen < 100 ? 1.0 / (f->seen + 1) : SCALE_DECAY) * (fabs(y) - f->mag);
+	if (f->c.t < 0 || f->pend_t[slot] != f->c.t)
+		return;
+	e = fabs(y - f->pend[(size_t)slot * f->H]);
+	if (!isfinite(e))
+		return;
+	if (f->seen < SCALE_WARM)
+		f->scale += (e - f->scale) / (f->seen + 1);
+	else
+		f->scale += SCALE_DECAY * (fmin(e, 10 * f->scale + 1e-300) - f->scale);
+}
+
+/*
+ * Smallest scale allowed: one part per million of the series' magnitude, so
+ * rounding noise of a constant series is not read as surprise.
+ */
+static double scale_floor(const struct fcast *f)
+{
+	return fmax(f->scale, fmax(1e-6 * f->mag, 1e-12));
+}
+
+/* Run the model's forecast into the pending slot of the newest origin. */
+static void predict_pending(struct fcast *f)
+{
+	int slot = (int)(f->c.t % f->H);
+	double *out = f->pend + (size_t)slot * f->H;
+	int bad = 0;
+
+	f->ops->predict(f->m, &f->c, f->H, out);
+	for (int i = 0; i < f->H; i++)
+		bad |= !isfinite(out[i]) || fabs(out[i]) > 10 * FCAST_VALUE_MAX;
+	if (bad) {
+		void *m = f->ops->create(&f->c);
+
+		LOG_RATELIMITED(LOG_WARN, "model %s diverged, restarted it", f->ops->name);
+		if (m) {
+			f->ops->destroy(f->m);
+			f->m = m;
+		}
+		for (int i = 0; i < f->H; i++)
+			out[i] = f->last_y;
+	}
+	f->pend_t[slot] = f->c.t;
+	f->pend_scale[slot] = scale_floor(f);
+}
+
+void fcast_update(struct fcast *f, double y)
+{
+	int missing = !isfinite(y);
+	int slot = f->c.t >= 0 ? (int)(f->c.t % f->H) : 0;
+
+	if (missing)
+		y = f->c.t >= 0 && f->pend_t[slot] == f->c.t ? f->pend[(size_t)slot * f->H] :
+							      f->last_y;
+	y = fmin(fmax(y, -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
+	f->last_score = NAN;
+	if (!missing) {
+		if (f->seen >= SCALE_WARM)
+			calibrate(f, y);
+		update_scale(f, y);
+		f->seen++;
+	}
+	ctx_push(&f->c, y, missing);
+	f->last_y = y;
+	ctx_detect(&f->c);
+	f->ops->update(f->m, &f->c, y, missing);
+	predict_pending(f);
+	if (++f->since_q >= QUANT_REFRESH) {
+		f->since_q = 0;
+		refresh_quantiles(f);
+	}
+}
+
+void fcast_set_exog(struct fcast *f, const double *x, int n)
+{
+	for (int i = 0; i < n && i < f->c.p.n_exog; i++)
+		f->c.exog[i] = isfinite(x[i]) ? fmin(fmax(x[i], -FCAST_VALUE_MAX), FCAST_VALUE_MAX) :
+						0;
+}
+
+/* Inverse standard normal CDF (Acklam's rational approximation, |err| < 1e-9). */
+static double norm_quantile(double p)
+{
+	static const double a[] = { -3.969683028665376e+01, 2.209460984245205e+02,
+				    -2.759285104469687e+02, 1.383577518672690e+02,
+				    -3.066479806614716e+01, 2.506628277459239e+00 };
+	static const double b[] = { -5.447609879822406e+01, 1.615858368580409e+02,
+				    -1.556989798598866e+02, 6.680131188771972e+01,
+				    -1.328068155288572e+01 };
+	static const double c[] = { -7.784894002430293e-03, -3.223964580411365e-01,
+				    -2.400758277161838e+00, -2.549732539343734e+00,
+				    4.374664141464968e+00,  2.938163982698783e+00 };
+	static const double d[] = { 7.784695709041462e-03, 3.224671290700398e-01,
+				    2.445134137142996e+00, 3.754408661907416e+00 };
+	double q, r;
+
+	p = fmin(fmax(p, 1e-12), 1 - 1e-12);
+	if (p < 0.02425) {
+		q = sqrt(-2 * log(p));
+		return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+		       ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	}
+	if (p > 1 - 0.02425)
+		return -norm_quantile(1 - p);
+	q = p - 0.5;
+	r = q * q;
+	return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+	       (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/* Normalised interval bounds for horizon h (1-based) at coverage cov. */
+static void interval_z(struct fcast *f, int h, double cov, double *lo, double *up)
+{
+	int hi = (h <= f->H ? h : f->H) - 1;
+	double widen = h <= f->H ? 1 : sqrt((double)h / f->H);
+
+	if (f->cal_n[hi] < CAL_MIN) {
+		/* Too few scores yet: a Gaussian guess widening with the horizon. */
+		double z = norm_quantile(0.5 + cov / 2) * sqrt((double)h);
+
+		*lo = -z;
+		*up = z;
+		return;
+	}
+	if (fabs(cov - f->c.p.coverage) < 1e-9) {
+		*lo = f->qlo[hi];
+		*up = f->qhi[hi];
+	} else {
+		double a = (1 - cov) * f->aci_a[hi] / (1 - f->c.p.coverage);
+
+		cal_quantiles(f, hi, a, lo, up);
+	}
+	*lo *= widen;
+	*up *= widen;
+}
+
+static double clampv(double v)
+{
+	return isfinite(v) ? fmin(fmax(v, -10 * FCAST_VALUE_MAX), 10 * FCAST_VALUE_MAX) : 0;
+}
+
+int fcast_forecast(struct fcast *f, int h, double coverage, struct fcast_point *out)
+{
+	int slot = (int)(f->c.t % f->H);
+	double *pts, s = scale_floor(f), lo, up;
+
+	if (h <= 0 || !(coverage > 0 && coverage < 1))
+		return -EINVAL;
+	if (f->c.t < 0)
+		return -ENODATA;
+	pts = f->pend + (size_t)slot * f->H;
+	if (h > f->H) {
+		pts = malloc((size_t)h * sizeof(*pts));
+		if (!pts)
+			return -ENOMEM;
+		f->ops->predict(f->m, &f->c, h, pts);
+	}
+	for (int i = 0; i < h; i++) {
+		double p = isfinite(pts[i]) ? pts[i] : f->last_y;
+
+		interval_z(f, i + 1, coverage, &lo, &up);
+		out[i].point = clampv(p);
+		out[i].lower = clampv(p + fmin(lo, 0) * s);
+		out[i].upper = clampv(p + fmax(up, 0) * s);
+	}
+	if (h > f->H)
+		free(pts);
+	return 0;
+}
+
+double fcast_last_score(const struct fcast *f)
+{
+	return f->last_score;
+}
+
+double fcast_scale(const struct fcast *f)
+{
+	return scale_floor(f);
+}
+
+const struct fcast_ctx *fcast_context(const struct fcast *f)
+{
+	return &f->c;
+}
+
+const char *fcast_model_name(const struct fcast *f)
+{
+	return f->ops->name;
+}
+
+int64_t fcast_count(const struct fcast *f)
+{
+	return f->c.t + 1;
+}
+
+int fcast_solve_spd(double *a, double *b, int n)
+{
+	double *l = malloc((size_t)n * n * sizeof(*l)), ridge = 0;
+	int ok = 0;
+
+	if (!l)
+		return -ENOMEM;
+	for (int tries = 0; tries < 6 && !ok; tries++) {
+		ok = 1;
+		for (int i = 0; i < n && ok; i++) {
+			for (int j = 0; j <= i; j++) {
+				double s = a[i * n + j] + (i == j ? ridge : 0);
+
+				for (int k = 0; k < j; k++)
+					s -= l[i * n + k] * l[j * n + k];
+				if (i == j) {
+					if (!(s > 0)) {
+						ok = 0;
+						break;
+					}
+					l[i * n + i] = sqrt(s);
+				} else {
+					l[i * n + j] = s / l[j * n + j];
+				}
+			}
+		}
+		/* Ill-conditioned: add a ridge relative to the diagonal and retry. */
+		if (!ok) {
+			double dmax = 1e-12;
+
+			for (int i = 0; i < n; i++)
+				dmax = fmax(dmax, fabs(a[i * n + i]));
+			ridge = ridge ? ridge * 100 : dmax * 1e-10;
+		}
+	}
+	if (ok) {
+		for (int i = 0; i < n; i++) { /* forward: L y = b */
+			for (int k = 0; k < i; k++)
+				b[i] -= l[i * n + k] * b[k];
+			b[i] /= l[i * n + i];
+		}
+		for (int i = n - 1; i >= 0; i--) { /* back: L^T x = y */
+			for (int k = i + 1; k < n; k++)
+				b[i] -= l[k * n + i] * b[k];
+			b[i] /= l[i * n + i];
+		}
+	}
+	free(l);
+	return ok ? 0 : -EDOM;
+}
+
+int fcast_save(struct fcast *f, struct sbuf *b)
+{
+	const struct fcast_ctx *c = &f->c;
+	size_t HH = (size_t)f->H * f->H;
+	uint32_t nl = (uint32_t)strlen(f->ops->name);
+
+	sbuf_u32(b, FCAST_MAGIC);
+	sbuf_u32(b, nl);
+	sbuf_put(b, f->ops->name, nl);
+	sbuf_u32(b, f->ops->version);
+	sbuf_u32(b, (uint32_t)f->H);
+	sbuf_u32(b, (uint32_t)c->cap);
+	sbuf_u32(b, (uint32_t)c->p.n_exog);
+	sbuf_i64(b, c->t);
+	sbuf_u32(b, (uint32_t)c->n);
+	for (int k = c->n - 1; k >= 0; k--) {
+		int64_t i = (c->t - k) % c->cap;
+
+		sbuf_f64(b, c->hist[i]);
+		sbuf_put(b, &c->miss[i], 1);
+	}
+	sbuf_u32(b, (uint32_t)c->n_periods);
+	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {
+		sbuf_u32(b, (uint32_t)c->periods[i]);
+		sbuf_f64(b, c->strength[i]);
+	}
+	sbuf_u32(b, c->season_gen);
+	sbuf_i64(b, c->next_detect);
+	sbuf_f64v(b, c->exog, FCAST_MAX_EXOG);
+	sbuf_f64v(b, f->pend, HH);
+	sbuf_f64v(b, f->pend_scale, (size_t)f->H);
+	for (int i = 0; i < f->H; i++) {
+		sbuf_i64(b, f->pend_t[i]);
+		sbuf_u32(b, (uint32_t)f->cal_n[i]);
+		sbuf_u32(b, (uint32_t)f->cal_pos[i]);
+		sbuf_f64v(b, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i]);
+	}
+	sbuf_f64v(b, f->aci_a, (size_t)f->H);
+	sbuf_f64v(b, f->qlo, (size_t)f->H);
+	sbuf_f64v(b, f->qhi, (size_t)f->H);
+	sbuf_f64(b, f->scale);
+	sbuf_f64(b, f->mag);
+	sbuf_f64(b, isfinite(f->last_score) ? f->last_score : 0);
+	sbuf_f64(b, f->last_y);
+	sbuf_i64(b, f->seen);
+	f->ops->save(f->m, c, b);
+	return b->err;
+}
+
+/* Check the header: same model, version and shape as f; 0 or -ENOMSG. */
+static int load_header(struct fcast *f, struct sbuf_reader *r)
+{
+	char name[32] = "";
+	uint32_t nl;
+
+	if (sbuf_get_u32(r) != FCAST_MAGIC)
+		return -ENOMSG;
+	nl = sbuf_get_u32(r);
+	if (nl >= sizeof(name) || sbuf_get(r, name, nl) || strcmp(name, f->ops->name) ||
+	    sbuf_get_u32(r) != f->ops->version || sbuf_get_u32(r) != (uint32_t)f->H ||
+	    sbuf_get_u32(r) != (uint32_t)f->c.cap || sbuf_get_u32(r) != (uint32_t)f->c.p.n_exog)
+		return -ENOMSG;
+	return 0;
+}
+
+static void load_ctx(struct fcast_ctx *c, struct sbuf_reader *r)
+{
+	c->t = sbuf_get_i64(r);
+	c->n = (int)sbuf_get_u32_range(r, 0, (uint32_t)c->cap);
+	if (c->t < c->n - 1 || c->t > ((int64_t)1 << 50))
+		r->err = -EBADMSG;
+	for (int k = c->n - 1; k >= 0 && !r->err; k--) {
+		int64_t i = (c->t - k) % c->cap;
+
+		c->hist[i] = sbuf_get_f64(r);
+		sbuf_get(r, &c->miss[i], 1);
+	}
+	c->n_periods = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
+	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {
+		c->periods[i] = (int)sbuf_get_u32_range(r, 0, (uint32_t)c->cap / 2);
+		c->strength[i] = sbuf_get_f64(r);
+		if (i < c->n_periods && c->periods[i] < 2)
+			r->err = -EBADMSG;
+	}
+	c->season_gen = sbuf_get_u32(r);
+	c->next_detect = sbuf_get_i64(r);
+	sbuf_get_f64v(r, c->exog, FCAST_MAX_EXOG);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Rebuild horizon i's sorted window from its scores (after a load). */
+static void cal_resort(struct fcast *f, int i)
+{
+	double *so = f->sorted + (size_t)i * FCAST_CAL_WIN;
+
+	memcpy(so, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i] * sizeof(double));
+	qsort(so, (size_t)f->cal_n[i], sizeof(double), cmp_dbl);
+}
+
+static void load_cal(struct fcast *f, struct sbuf_reader *r)
+{
+	sbuf_get_f64v(r, f->pend, (size_t)f->H * f->H);
+	sbuf_get_f64v(r, f->pend_scale, (size_t)f->H);
+	for (int i = 0; i < f->H && !r->err; i++) {
+		f->pend_t[i] = sbuf_get_i64(r);
+		f->cal_n[i] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN);
+		f->cal_pos[i] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN - 1);
+		sbuf_get_f64v(r, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i]);
+		cal_resort(f, i);
+	}
+	sbuf_get_f64v(r, f->aci_a, (size_t)f->H);
+	sbuf_get_f64v(r, f->qlo, (size_t)f->H);
+	sbuf_get_f64v(r, f->qhi, (size_t)f->H);
+	f->scale = sbuf_get_f64(r);
+	f->mag = sbuf_get_f64(r);
+	f->last_score = sbuf_get_f64(r);
+	f->last_y = sbuf_get_f64(r);
+	f->seen = sbuf_get_i64(r);
+}
+
+int fcast_load(struct fcast *f, const void *buf, size_t len)
+{
+	struct fcast *g = fcast_new(f->ops->name, &f->c.p);
+	struct sbuf_reader r;
+	struct fcast tmp;
+	int rc;
+
+	if (!g)
+		return -errno;
+	sbuf_reader_init(&r, buf, len);
+	rc = load_header(g, &r);
+	if (!rc) {
+		load_ctx(&g->c, &r);
+		load_cal(g, &r);
+		if (!r.err)
+			rc = g->ops->load(g->m, &g->c, &r);
+		if (!rc && (r.err || r.pos != r.len))
+			rc = -EBADMSG;
+	}
+	if (rc) {
+		fcast_free(g);
+		return rc;
+	}
+	tmp = *f;
+	*f = *g;
+	*g = tmp;
+	fcast_free(g);
+	return 0;
+}

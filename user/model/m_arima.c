@@ -1,0 +1,351 @@
+/*
+ * m_arima.c - ARIMA with automatic differencing and order selection,
+ * seasonality through Fourier terms, and optional exogenous inputs.
+ *
+ * The model is a dynamic regression on the (d times differenced) series y':
+ *   y'_t = c + sum_{i<=p} phi_i y'_{t-i} + sum_seasons sum_{k<=K} (a_k sin + b_k cos)(2 pi k t / P)
+ *          + sum_j beta_j x_{j,t} + e_t
+ * i.e. ARIMA(p,d,0) with Fourier seasonal regressors; the moving-average part
+ * is represented by the AR lags (a long AR approximates an invertible MA),
+ * which keeps the fit a linear least-squares problem.  A refit builds X'X
+ * once for the largest design on the history window and selects, by AIC,
+ * d (an AR(1) coefficient near one means a unit root: difference), the
+ * Fourier order K and then p from sub-blocks of it: each candidate costs a
+ * small Cholesky solve, not a pass over the data.  Refits are bounded and
+ * periodic (doubling while the history grows, then every cap/8 steps, and
+ * when the seasons change); between refits an update is O(1).
+ */
+#include "model/fcast.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AR_PMAX   12
+#define AR_KMAX   10
+#define AR_MMAX   (1 + AR_PMAX + 2 * AR_KMAX * FCAST_MAX_SEASONS + FCAST_MAX_EXOG)
+#define AR_WIN_MIN 4096 /* samples in the fit window at least (if available) */
+
+struct arima {
+	int d, p, K, np, nx;
+	int per[FCAST_MAX_SEASONS];
+	double coef[AR_MMAX];
+	int fitted;
+	uint32_t gen;
+	int64_t next_fit;
+	double *xring; /* cap x nx exogenous history (NULL without exog) */
+};
+
+/* Layout of a design: which blocks a row contains. */
+struct ar_layout {
+	int p, K, np, nx;
+	const int *per;
+};
+
+static int ar_cols(const struct ar_layout *L)
+{
+	return 1 + L->p + 2 * L->K * L->np + L->nx;
+}
+
+/* Fill row for time t given y' lags (lag[0] = y'_{t-1}) and exog x. */
+static void ar_row(const struct ar_layout *L, int64_t t, const double *lag, const double *x,
+		   double *row)
+{
+	int c = 0;
+
+	row[c++] = 1;
+	for (int i = 0; i < L->p; i++)
+		row[c++] = lag[i];
+	for (int s = 0; s < L->np; s++) {
+		double th = 2 * M_PI * (double)(t % L->per[s]) / L->per[s];
+		double c1 = cos(th), s1 = sin(th), ck = c1, sk = s1;
+
+		for (int k = 1; k <= L->K; k++) {
+			double nc;
+
+			row[c++] = sk;
+			row[c++] = ck;
+			nc = ck * c1 - sk * s1; /* angle addition: (k+1) theta */
+			sk = sk * c1 + ck * s1;
+			ck = nc;
+		}
+	}
+	for (int j = 0; j < L->nx; j++)
+		row[c++] = x[j];
+}
+
+/* Normal equations of the full design over the window. */
+struct ar_normal {
+	double xtx[AR_MMAX * AR_MMAX], xty[AR_MMAX], yty;
+	int n, m;
+};
+
+static double ar_exog(const struct arima *a, const struct fcast_ctx *c, int64_t t, int j)
+{
+	return a->xring ? a->xring[(size_t)(t % c->cap) * a->nx + j] : 0;
+}
+
+/* Accumulate X'X, X'y for differencing d over the newest w samples. */
+static void ar_build(const struct arima *a, const struct fcast_ctx *c, const struct ar_layout *L,
+		     int d, int w, struct ar_normal *ne)
+{
+	int64_t t0 = c->t - w + 1;
+	double row[AR_MMAX], lag[AR_PMAX], x[FCAST_MAX_EXOG];
+	int m = ar_cols(L);
+
+	memset(ne, 0, sizeof(*ne));
+	ne->m = m;
+	for (int64_t t = t0 + d + L->p; t <= c->t; t++) {
+		int bad = 0;
+		double y;
+
+		for (int k = 0; k <= L->p + d; k++)
+			bad |= c->miss[(t - k) % c->cap];
+		if (bad)
+			continue;
+		y = fcast_ctx_back(c, (int)(c->t - t)) -
+		    (d ? fcast_ctx_back(c, (int)(c->t - t + 1)) : 0);
+		for (int i = 0; i < L->p; i++)
+			lag[i] = fcast_ctx_back(c, (int)(c->t - t + 1 + i)) -
+				 (d ? fcast_ctx_back(c, (int)(c->t - t + 2 + i)) : 0);
+		for (int j = 0; j < L->nx; j++)
+			x[j] = ar_exog(a, c, t, j);
+		ar_row(L, t, lag, x, row);
+		for (int i = 0; i < m; i++) {
+			ne->xty[i] += row[i] * y;
+			for (int j = 0; j <= i; j++)
+				ne->xtx[i * m + j] += row[i] * row[j];
+		}
+		ne->yty += y * y;
+		ne->n++;
+	}
+	for (int i = 0; i < m; i++)
+		for (int j = i + 1; j < m; j++)
+			ne->xtx[i * m + j] = ne->xtx[j * m + i];
+}
+
+/* Column indexes of candidate (p, K) inside the full design Lf. */
+static int ar_subcols(const struct ar_layout *Lf, int p, int K, int *idx)
+{
+	int m = 0;
+
+	idx[m++] = 0;
+	for (int i = 0; i < p; i++)
+		idx[m++] = 1 + i;
+	for (int s = 0; s < Lf->np; s++)
+		for (int k = 0; k < 2 * K; k++)
+			idx[m++] = 1 + Lf->p + s * 2 * Lf->K + k;
+	for (int j = 0; j < Lf->nx; j++)
+		idx[m++] = 1 + Lf->p + 2 * Lf->K * Lf->np + j;
+	return m;
+}
+
+/* Least squares for candidate (p, K): coefficients into coef, returns AIC. */
+static double ar_candidate(const struct ar_normal *ne, const struct ar_layout *Lf, int p, int K,
+			   double *coef)
+{
+	int idx[AR_MMAX], m = ar_subcols(Lf, p, K, idx);
+	double a[AR_MMAX * AR_MMAX], sse;
+
+	if (ne->n <= m + 8)
+		return INFINITY;
+	for (int i = 0; i < m; i++) {
+		coef[i] = ne->xty[idx[i]];
+		for (int j = 0; j < m; j++)
+			a[i * m + j] = ne->xtx[idx[i] * ne->m + idx[j]];
+	}
+	if (fcast_solve_spd(a, coef, m))
+		return INFINITY;
+	sse = ne->yty;
+	for (int i = 0; i < m; i++)
+		sse -= coef[i] * ne->xty[idx[i]];
+	sse = fmax(sse, 1e-12 * fmax(ne->yty, 1e-300));
+	return ne->n * log(sse / ne->n) + 2.0 * m;
+}
+
+/* Fourier order limit for the seasons in L (K < P/2). */
+static int ar_kmax(const struct ar_layout *L)
+{
+	int k = L->np ? AR_KMAX : 0;
+
+	for (int s = 0; s < L->np; s++)
+		if (L->per[s] / 2 - 1 < k)
+			k = L->per[s] / 2 - 1;
+	return k < 0 ? 0 : k;
+}
+
+/* Choose K then p by AIC on one set of normal equations; sets a->p/K/coef. */
+static double ar_select(struct arima *a, const struct ar_normal *ne, const struct ar_layout *Lf)
+{
+	static const int ks[] = { 0, 1, 2, 4, 6, 10 }, ps[] = { 0, 1, 2, 3, 4, 6, 8, 12 };
+	double best = INFINITY, coef[AR_MMAX];
+	int bk = 0;
+
+	for (size_t i = 0; i < sizeof(ks) / sizeof(*ks) && ks[i] <= Lf->K; i++) {
+		double aic = ar_candidate(ne, Lf, 2, ks[i], coef);
+
+		if (aic < best)
+			best = aic, bk = ks[i];
+	}
+	best = INFINITY;
+	for (size_t i = 0; i < sizeof(ps) / sizeof(*ps); i++) {
+		double aic = ar_candidate(ne, Lf, ps[i], bk, coef);
+
+		if (aic < best) {
+			best = aic;
+			a->p = ps[i];
+			a->K = bk;
+			memcpy(a->coef, coef, sizeof(coef));
+		}
+	}
+	return best;
+}
+
+static int ar_refit(struct arima *a, const struct fcast_ctx *c)
+{
+	struct ar_normal *ne = malloc(sizeof(*ne));
+	struct ar_layout Lf = { AR_PMAX, 0, 0, a->nx, a->per };
+	int w = c->n, longest = 0;
+	double coef[AR_MMAX];
+
+	if (!ne)
+		return -ENOMEM;
+	a->np = 0;
+	for (int s = 0; s < c->n_periods; s++)
+		if (c->periods[s] >= 4 && c->periods[s] <= c->n)
+			a->per[a->np++] = c->periods[s], longest = c->periods[s];
+	Lf.np = a->np;
+	Lf.K = ar_kmax(&Lf);
+	/* Window: enough for the longest season, bounded so a refit stays cheap. */
+	if (w > AR_WIN_MIN && w > (3 * longest) / 2)
+		w = AR_WIN_MIN > (3 * longest) / 2 ? AR_WIN_MIN : (3 * longest) / 2;
+	/* Unit root check: AR(1) on levels with the seasons, coefficient near one. */
+	ar_build(a, c, &Lf, 0, w, ne);
+	a->d = ar_candidate(ne, &Lf, 1, Lf.K < 2 ? Lf.K : 2, coef) < INFINITY && coef[1] > 0.95;
+	if (a->d)
+		ar_build(a, c, &Lf, 1, w, ne);
+	a->fitted = ar_select(a, ne, &Lf) < INFINITY;
+	free(ne);
+	return 0;
+}
+
+static void *ar_create(const struct fcast_ctx *c)
+{
+	struct arima *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->nx = c->p.n_exog;
+	if (a->nx) {
+		a->xring = calloc((size_t)c->cap * a->nx, sizeof(double));
+		if (!a->xring) {
+			free(a);
+			return NULL;
+		}
+	}
+	a->next_fit = 32;
+	a->gen = c->season_gen;
+	return a;
+}
+
+static void ar_destroy(void *p)
+{
+	struct arima *a = p;
+
+	free(a->xring);
+	free(a);
+}
+
+static void ar_update(void *p, const struct fcast_ctx *c, double y, int missing)
+{
+	struct arima *a = p;
+
+	if (a->xring)
+		memcpy(a->xring + (size_t)(c->t % c->cap) * a->nx, c->exog, sizeof(double) * a->nx);
+	if (a->gen != c->season_gen) {
+		a->gen = c->season_gen;
+		a->next_fit = c->t;
+	}
+	if (c->t >= a->next_fit) {
+		int64_t every = c->cap / 8 > 256 ? c->cap / 8 : 256;
+
+		a->next_fit = c->n < c->cap ? (c->t + 1) * 2 : c->t + every;
+		if (a->next_fit > c->t + every)
+			a->next_fit = c->t + every;
+		ar_refit(a, c);
+	}
+}
+
+static void ar_predict(void *p, const struct fcast_ctx *c, int h, double *out)
+{
+	struct arima *a = p;
+	struct ar_layout L = { a->p, a->K, a->np, a->nx, a->per };
+	double lag[AR_PMAX], row[AR_MMAX], level = fcast_ctx_back(c, 0);
+	int m = ar_cols(&L);
+
+	if (!a->fitted || c->n < a->p + a->d + 1) {
+		for (int j = 0; j < h; j++)
+			out[j] = level;
+		return;
+	}
+	for (int i = 0; i < a->p; i++)
+		lag[i] = fcast_ctx_back(c, i) - (a->d ? fcast_ctx_back(c, i + 1) : 0);
+	for (int j = 1; j <= h; j++) {
+		double yd = 0;
+
+		ar_row(&L, c->t + j, lag, c->exog, row);
+		for (int i = 0; i < m; i++)
+			yd += a->coef[i] * row[i];
+		memmove(lag + 1, lag, sizeof(double) * (size_t)(a->p > 0 ? a->p - 1 : 0));
+		if (a->p)
+			lag[0] = yd;
+		level = a->d ? level + yd : yd;
+		out[j - 1] = level;
+	}
+}
+
+static void ar_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
+{
+	struct arima *a = p;
+
+	sbuf_u32(b, (uint32_t)a->d);
+	sbuf_u32(b, (uint32_t)a->p);
+	sbuf_u32(b, (uint32_t)a->K);
+	sbuf_u32(b, (uint32_t)a->np);
+	for (int s = 0; s < FCAST_MAX_SEASONS; s++)
+		sbuf_u32(b, (uint32_t)a->per[s]);
+	sbuf_f64v(b, a->coef, AR_MMAX);
+	sbuf_u32(b, (uint32_t)a->fitted);
+	sbuf_u32(b, a->gen);
+	sbuf_i64(b, a->next_fit);
+	if (a->xring)
+		sbuf_f64v(b, a->xring, (size_t)c->cap * a->nx);
+}
+
+static int ar_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
+{
+	struct arima *a = p;
+
+	a->d = (int)sbuf_get_u32_range(r, 0, 1);
+	a->p = (int)sbuf_get_u32_range(r, 0, AR_PMAX);
+	a->K = (int)sbuf_get_u32_range(r, 0, AR_KMAX);
+	a->np = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
+	for (int s = 0; s < FCAST_MAX_SEASONS; s++)
+		a->per[s] = (int)sbuf_get_u32_range(r, 0, (uint32_t)c->cap);
+	for (int s = 0; s < a->np; s++)
+		if (a->per[s] < 4)
+			r->err = -EBADMSG;
+	sbuf_get_f64v(r, a->coef, AR_MMAX);
+	a->fitted = (int)sbuf_get_u32_range(r, 0, 1);
+	a->gen = sbuf_get_u32(r);
+	a->next_fit = sbuf_get_i64(r);
+	if (a->xring)
+		sbuf_get_f64v(r, a->xring, (size_t)c->cap * a->nx);
+	return r->err;
+}
+
+const struct fcast_ops fcast_arima = {
+	.name = "arima", .version = 1, .create = ar_create, .destroy = ar_destroy,
+	.update = ar_update, .predict = ar_predict, .save = ar_save, .load = ar_load,
+};

@@ -1,0 +1,264 @@
+/*
+ * m_rnn.c - recurrent network forecaster: an echo state network (ESN) with
+ * a readout trained online by recursive least squares.
+ *
+ * Fixed budget: RNN_UNITS tanh units with a sparse random recurrent matrix
+ * (spectral radius RNN_RHO, regenerated from a seed so it is never saved),
+ * inputs = the standardised value plus sin/cos of the phase of each detected
+ * season (so the short memory of the reservoir is not asked to span a day).
+ * The readout [1, state, inputs] -> next standardised value is updated by
+ * RLS with forgetting (O(D^2) per step, D = 1 + units + inputs); standardising
+ * uses slow running moments so the network sees values of order one.  A
+ * multi-step forecast iterates the reservoir on its own predictions.
+ */
+#include "model/fcast.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RNN_UNITS  32
+#define RNN_IN     (1 + 2 * FCAST_MAX_SEASONS)
+#define RNN_D      (1 + RNN_UNITS + RNN_IN)
+#define RNN_RHO    0.9
+#define RNN_LAMBDA 0.999  /* RLS forgetting: memory of ~1000 steps */
+#define RNN_MOM    0.002  /* decay of the standardising moments */
+#define RNN_SEED   0x9e3779b97f4a7c15ull
+
+struct rnn {
+	double w[RNN_UNITS * RNN_UNITS]; /* regenerated, not saved */
+	double win[RNN_UNITS * RNN_IN];  /* regenerated, not saved */
+	double x[RNN_UNITS];
+	double wout[RNN_D];
+	double P[RNN_D * RNN_D];
+	double fprev[RNN_D]; /* features the last forecast was made from */
+	double mean, var;
+	int64_t n;
+};
+
+static double rnn_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (double)(*s >> 11) / 9007199254740992.0 * 2 - 1;
+}
+
+/* Deterministic reservoir: 20% dense, scaled to spectral radius RNN_RHO. */
+static void rnn_weights(struct rnn *r)
+{
+	uint64_t s = RNN_SEED;
+	double v[RNN_UNITS], nv[RNN_UNITS], norm = 0;
+
+	for (int i = 0; i < RNN_UNITS * RNN_UNITS; i++) {
+		double u = rnn_rand(&s), keep = rnn_rand(&s);
+
+		r->w[i] = keep < -0.6 ? u : 0;
+	}
+	for (int i = 0; i < RNN_UNITS * RNN_IN; i++)
+		r->win[i] = rnn_rand(&s) * (i % RNN_IN == 0 ? 1.0 : 0.5);
+	/* Power iteration for the spectral radius estimate. */
+	for (int i = 0; i < RNN_UNITS; i++)
+		v[i] = 1;
+	for (int it = 0; it < 100; it++) {
+		norm = 0;
+		for (int i = 0; i < RNN_UNITS; i++) {
+			nv[i] = 0;
+			for (int j = 0; j < RNN_UNITS; j++)
+				nv[i] += r->w[i * RNN_UNITS + j] * v[j];
+			norm += nv[i] * nv[i];
+		}
+		norm = sqrt(norm);
+		if (norm < 1e-12)
+			break;
+		for (int i = 0; i < RNN_UNITS; i++)
+			v[i] = nv[i] / norm;
+	}
+	if (norm > 1e-12)
+		for (int i = 0; i < RNN_UNITS * RNN_UNITS; i++)
+			r->w[i] *= RNN_RHO / norm;
+}
+
+static void rnn_reset_rls(struct rnn *r)
+{
+	memset(r->P, 0, sizeof(r->P));
+	memset(r->wout, 0, sizeof(r->wout));
+	for (int i = 0; i < RNN_D; i++)
+		r->P[i * RNN_D + i] = 100;
+}
+
+static void *rnn_create(const struct fcast_ctx *c)
+{
+	struct rnn *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	rnn_weights(r);
+	rnn_reset_rls(r);
+	r->var = 1;
+	return r;
+}
+
+static void rnn_destroy(void *p)
+{
+	free(p);
+}
+
+/* Inputs at time t for standardised value z. */
+static void rnn_inputs(const struct fcast_ctx *c, int64_t t, double z, double *u)
+{
+	memset(u, 0, sizeof(double) * RNN_IN);
+	u[0] = fmin(fmax(z, -10), 10);
+	for (int s = 0; s < c->n_periods && s < FCAST_MAX_SEASONS; s++) {
+		double th = 2 * M_PI * (double)(t % c->periods[s]) / c->periods[s];
+
+		u[1 + 2 * s] = sin(th);
+		u[2 + 2 * s] = cos(th);
+	}
+}
+
+/* Advance a reservoir state x by input u. */
+static void rnn_step(const struct rnn *r, double *x, const double *u)
+{
+	double nx[RNN_UNITS];
+
+	for (int i = 0; i < RNN_UNITS; i++) {
+		double a = 0;
+
+		for (int j = 0; j < RNN_UNITS; j++)
+			a += r->w[i * RNN_UNITS + j] * x[j];
+		for (int j = 0; j < RNN_IN; j++)
+			a += r->win[i * RNN_IN + j] * u[j];
+		nx[i] = tanh(a);
+	}
+	memcpy(x, nx, sizeof(nx));
+}
+
+static void rnn_features(const double *x, const double *u, double *f)
+{
+	f[0] = 1;
+	memcpy(f + 1, x, sizeof(double) * RNN_UNITS);
+	memcpy(f + 1 + RNN_UNITS, u, sizeof(double) * RNN_IN);
+}
+
+static double rnn_out(const struct rnn *r, const double *f)
+{
+	double y = 0;
+
+	for (int i = 0; i < RNN_D; i++)
+		y += r->wout[i] * f[i];
+	return fmin(fmax(y, -10), 10);
+}
+
+/* RLS step on features f towards target z. */
+static void rnn_rls(struct rnn *r, const double *f, double z)
+{
+	double pf[RNN_D], den = RNN_LAMBDA, e = z - rnn_out(r, f), tr = 0;
+
+	for (int i = 0; i < RNN_D; i++) {
+		pf[i] = 0;
+		for (int j = 0; j < RNN_D; j++)
+			pf[i] += r->P[i * RNN_D + j] * f[j];
+		den += f[i] * pf[i];
+	}
+	for (int i = 0; i < RNN_D; i++)
+		r->wout[i] += pf[i] / den * e;
+	for (int i = 0; i < RNN_D; i++) {
+		for (int j = 0; j < RNN_D; j++)
+			r->P[i * RNN_D + j] = (r->P[i * RNN_D + j] - pf[i] * pf[j] / den) / RNN_LAMBDA;
+		tr += r->P[i * RNN_D + i];
+	}
+	/* Windup guard: without excitation forgetting inflates P without bound. */
+	if (!(tr < 1e4 * RNN_D)) {
+		if (!isfinite(tr)) {
+			rnn_reset_rls(r);
+			return;
+		}
+		for (int i = 0; i < RNN_D * RNN_D; i++)
+			r->P[i] *= 1e4 * RNN_D / tr;
+	}
+}
+
+static void rnn_update(void *p, const struct fcast_ctx *c, double y, int missing)
+{
+	struct rnn *r = p;
+	double u[RNN_IN], z, sd;
+
+	if (r->n == 0) {
+		r->mean = y;
+		r->var = 0;
+	}
+	if (!missing) {
+		double d = y - r->mean, rate = r->n < 500 ? 1.0 / (r->n + 1) : RNN_MOM;
+
+		r->mean += rate * d;
+		r->var += rate * (d * d - r->var);
+	}
+	sd = sqrt(fmax(r->var, 1e-300)) + 1e-12 * (fabs(r->mean) + 1e-300);
+	z = (y - r->mean) / sd;
+	if (r->n > 0 && !missing)
+		rnn_rls(r, r->fprev, fmin(fmax(z, -10), 10));
+	rnn_inputs(c, c->t, z, u);
+	rnn_step(r, r->x, u);
+	rnn_features(r->x, u, r->fprev);
+	r->n++;
+}
+
+static void rnn_predict(void *p, const struct fcast_ctx *c, int h, double *out)
+{
+	struct rnn *r = p;
+	double x[RNN_UNITS], u[RNN_IN], f[RNN_D], z;
+	double sd = sqrt(fmax(r->var, 1e-300)) + 1e-12 * (fabs(r->mean) + 1e-300);
+
+	if (r->n < 2 * RNN_D) { /* the readout has not seen enough to say anything */
+		for (int j = 0; j < h; j++)
+			out[j] = c->n ? fcast_ctx_back(c, 0) : 0;
+		return;
+	}
+	memcpy(x, r->x, sizeof(x));
+	memcpy(f, r->fprev, sizeof(f));
+	for (int j = 1; j <= h; j++) {
+		z = rnn_out(r, f);
+		out[j - 1] = r->mean + sd * z;
+		if (j == h)
+			break;
+		rnn_inputs(c, c->t + j, z, u);
+		rnn_step(r, x, u);
+		rnn_features(x, u, f);
+	}
+}
+
+static void rnn_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
+{
+	struct rnn *r = p;
+
+	sbuf_f64v(b, r->x, RNN_UNITS);
+	sbuf_f64v(b, r->wout, RNN_D);
+	sbuf_f64v(b, r->P, RNN_D * RNN_D);
+	sbuf_f64v(b, r->fprev, RNN_D);
+	sbuf_f64(b, r->mean);
+	sbuf_f64(b, r->var);
+	sbuf_i64(b, r->n);
+}
+
+static int rnn_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
+{
+	struct rnn *m = p;
+
+	sbuf_get_f64v(r, m->x, RNN_UNITS);
+	sbuf_get_f64v(r, m->wout, RNN_D);
+	sbuf_get_f64v(r, m->P, RNN_D * RNN_D);
+	sbuf_get_f64v(r, m->fprev, RNN_D);
+	m->mean = sbuf_get_f64(r);
+	m->var = sbuf_get_f64(r);
+	m->n = sbuf_get_i64(r);
+	if (m->var < 0 || m->n < 0)
+		r->err = -EBADMSG;
+	return r->err;
+}
+
+const struct fcast_ops fcast_rnn = {
+	.name = "rnn", .version = 1, .create = rnn_create, .destroy = rnn_destroy,
+	.update = rnn_update, .predict = rnn_predict, .save = rnn_save, .load = rnn_load,
+};
