@@ -105,14 +105,28 @@ void docker_req_free(struct docker_req *q)
 	free(q);
 }
 
+/* Complete q with -ECANCELED so its owner can release its context. */
+static void cancel(struct docker_req *q)
+{
+	struct docker_response r = { .err = -ECANCELED, .body = "" };
+
+	if (!q->fn || q->is_events)
+		return;
+	snprintf(r.errmsg, sizeof(r.errmsg), "docker %s: %s %s: cancelled", q->c->endpoint,
+		 q->method, q->path);
+	q->fn(q->c, &r, q->ctx);
+}
+
 /* Free a request list; skip is the event stream, which may sit in one of them. */
 static void free_list(struct docker_req *q, const struct docker_req *skip)
 {
 	while (q) {
 		struct docker_req *next = q->next;
 
-		if (q != skip)
+		if (q != skip) {
+			cancel(q);
 			docker_req_free(q);
+		}
 		q = next;
 	}
 }

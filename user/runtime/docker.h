@@ -115,7 +115,11 @@ typedef void (*docker_event_fn)(const struct docker_event *ev, void *ctx);
  * Does no I/O.  NULL + errno EINVAL (bad host) or ENOMEM.
  */
 struct docker_client *docker_client_new(const char *host);
-/* Cancels everything in flight (callbacks are not called); NULL is a no-op. */
+/*
+ * Cancels everything in flight: each pending callback runs once more with
+ * err -ECANCELED (so owners can free their contexts; free the client before
+ * the objects its callbacks point to).  NULL is a no-op.
+ */
 void docker_client_free(struct docker_client *c);
 
 /* The endpoint as given, for messages ("unix:///var/run/docker.sock"). */
