@@ -104,6 +104,8 @@ struct docker_service {
 	uint64_t version;   /* Version.Index, needed by update */
 	bool replicated;    /* Mode.Replicated (global services cannot scale) */
 	uint64_t replicas;
+	size_t n_labels;    /* Spec.Labels (service labels, not container labels) */
+	struct docker_label labels[DOCKER_MAX_LABELS];
 	char *spec;         /* Spec re-serialised (heap, caller frees) */
 };
 

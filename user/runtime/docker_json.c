@@ -250,6 +250,7 @@ int docker_parse_service(const char *json, size_t len, struct docker_service *ou
 	out->replicated = cJSON_IsObject(repl);
 	if (out->replicated && jint(repl, "Replicas") > 0)
 		out->replicas = (uint64_t)jint(repl, "Replicas");
+	parse_labels(cJSON_GetObjectItemCaseSensitive(spec, "Labels"), out->labels, &out->n_labels);
 	out->spec = cJSON_PrintUnformatted(spec);
 	cJSON_Delete(root);
 	return out->spec ? 0 : -ENOMEM;
