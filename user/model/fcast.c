@@ -120,11 +120,12 @@ static void ctx_detect(struct fcast_ctx *c)
 {
 	int periods[FCAST_MAX_SEASONS] = { 0 }, np;
 	double strength[FCAST_MAX_SEASONS] = { 0 }, *x;
-	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64;
+	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64, grow = (c->t + 1) / 4;
 
 	if (c->p.season != 0 || c->t < c->next_detect)
 		return;
-	c->next_detect = c->t + 1 < c->cap / 2 ? 2 * (c->t + 1) : c->t + every;
+	/* Every +25% while the history grows (sum of costs stays O(cap log cap)). */
+	c->next_detect = c->t + (c->n < c->cap ? (grow > 16 ? grow : 16) : every);
 	x = malloc((size_t)c->n * sizeof(*x));
 	if (!x)
 		return; /* keep the old seasons; retried at the next slot */
@@ -272,7 +273,7 @@ static void calibrate(struct fcast *f, double y)
 {
 	int64_t now = f->c.t + 1;
 
-	for (int h = 1; h <= f->H; h++) {
+	for (int h = 1; h <= f->H && h <= now; h++) {
 		int slot = (int)((now - h) % f->H), hi = h - 1;
 		double z;
 

@@ -8,7 +8,7 @@
  * so among near-equal peaks the shortest wins), then a longer multiple of it
  * whose peak is clearly higher (e.g. a weekly cycle on top of a daily one).
  * The autocorrelation of bursty series is noisy, so it is smoothed over a
- * window proportional to the lag before peaks are picked, and a period
+ * window proportional to the lag (k/64) before peaks are picked, and a period
  * within 3% of a calendar period (hour, day, week at the series' step) is
  * snapped to it: container workloads follow clocks, and a period off by a
  * few steps would drift the seasonal phase of every model by a cycle a month.
@@ -18,6 +18,7 @@
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SEASON_MIN_ACF   0.25  /* weakest autocorrelation called a season */
 #define SEASON_MIN_PROM  0.10  /* the ACF must dip by this much before the peak */
@@ -89,7 +90,7 @@ static int acf(const double *x, int n, int maxlag, double *r)
 	return 0;
 }
 
-/* Smooth r in place with a centred mean over +-max(1, k/64) lags. */
+/* Smooth r in place with a centred mean over +-k/64 lags (none below 64). */
 static int smooth(double *r, int maxlag)
 {
 	double *cum = malloc((size_t)(maxlag + 2) * sizeof(*cum));
@@ -100,7 +101,7 @@ static int smooth(double *r, int maxlag)
 	for (int k = 0; k <= maxlag; k++)
 		cum[k + 1] = cum[k] + r[k];
 	for (int k = 1; k <= maxlag; k++) {
-		int w = k / 64 > 1 ? k / 64 : 1, lo = k - w < 1 ? 1 : k - w;
+		int w = k / 64, lo = k - w < 1 ? 1 : k - w;
 		int hi = k + w > maxlag ? maxlag : k + w;
 
 		r[k] = (cum[hi + 1] - cum[lo]) / (hi - lo + 1);
@@ -150,15 +151,29 @@ static int peak_near(const double *r, int k, int maxlag)
 	return best;
 }
 
+/* Highest unsmoothed autocorrelation within 2% of lag k. */
+static double raw_near(const double *raw, int k, int maxlag)
+{
+	int w = k / 50 > 1 ? k / 50 : 1;
+	double best = -1;
+
+	for (int j = k - w; j <= k + w; j++)
+		if (j >= 1 && j <= maxlag)
+			best = fmax(best, raw[j]);
+	return best;
+}
+
 int season_detect(const double *x, int n, int max_period, double step_s, int *periods,
 		  double *strength, int max)
 {
 	int maxlag = n / 2 < max_period ? n / 2 : max_period, p1 = 0, np = 0;
-	double *r, best = 0;
+	double *r, *raw, best = 0;
 
-	if (maxlag < 4 || max < 1 || !(r = malloc((size_t)(maxlag + 1) * sizeof(*r))))
+	if (maxlag < 4 || max < 1 || !(r = malloc(2 * (size_t)(maxlag + 1) * sizeof(*r))))
 		return 0;
-	if (acf(x, n, maxlag, r) || smooth(r, maxlag)) {
+	raw = r + maxlag + 1;
+	if (acf(x, n, maxlag, r) || (memcpy(raw, r, (size_t)(maxlag + 1) * sizeof(*r)), 0) ||
+	    smooth(r, maxlag)) {
 		free(r);
 		return 0;
 	}
@@ -175,7 +190,8 @@ int season_detect(const double *x, int n, int max_period, double step_s, int *pe
 		for (int m = 2; np < max && (long)m * p1 <= maxlag; m++) {
 			int k = peak_near(r, m * p1, maxlag);
 
-			if (k && r[k] > r[p1] + 0.05 && m >= 3) {
+			/* Compare unsmoothed heights: smoothing flattens long lags more. */
+			if (k && m >= 3 && raw_near(raw, k, maxlag) > raw_near(raw, p1, maxlag) + 0.05) {
 				/* an exact multiple keeps both cycles aligned */
 				periods[np] = snap(m * p1, step_s, maxlag) % p1 ? m * p1 :
 										 snap(m * p1, step_s, maxlag);
