@@ -125,7 +125,12 @@ static int add_memory(cJSON *body, const struct docker_container *cur, int64_t m
 
 		return cJSON_AddNumberToObject(body, "MemorySwap", (double)(mem + extra)) ? 0 : -ENOMEM;
 	}
-	return 0;
+	/*
+	 * No swap limit yet: Docker refuses a memory limit alone here ("should be
+	 * smaller than already set memoryswap limit"); use what `docker run -m`
+	 * would have set, twice the memory.
+	 */
+	return cJSON_AddNumberToObject(body, "MemorySwap", 2.0 * (double)mem) ? 0 : -ENOMEM;
 }
 
 char *act_docker_update_body(const struct docker_container *cur, const struct act_resize *r)

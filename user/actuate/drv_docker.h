@@ -25,7 +25,8 @@ char *act_docker_clone_body(const char *inspect_json, size_t len);
  * POST /containers/{id}/update body for r given the current limits cur:
  * NanoCpus, or CpuQuota/CpuPeriod when the container was created with a
  * quota (Docker refuses to mix them); Memory, with MemorySwap moved along
- * when one is set (Docker refuses memory above the swap limit); CpuShares.
+ * (keeping the swap allowance, or 2x memory when none was set, as `docker run
+ * -m` does; Docker refuses memory above the swap limit); CpuShares.
  */
 char *act_docker_update_body(const struct docker_container *cur, const struct act_resize *r);
 
