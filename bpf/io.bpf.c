@@ -86,11 +86,8 @@ static __always_inline void rq_complete(__u64 rq, __u32 op, __u32 nr_bytes, __u3
 	if (nr_bytes < left)
 		return;
 	__sync_fetch_and_add(op == REQ_OP_READ ? &c->blk_read_ios : &c->blk_write_ios, 1);
-	if (!issued)
-		return;
-	__sync_fetch_and_add(&c->blk_lat_count, 1);
-	__sync_fetch_and_add(&c->blk_lat_sum_ns, bpf_ktime_get_ns() - issued);
-	hist_add(&blk_hist, cgid, bpf_ktime_get_ns() - issued, 1);
+	if (issued)
+		hist_add(&blk_hist, cgid, bpf_ktime_get_ns() - issued, 1);
 }
 
 SEC("tp_btf/block_rq_insert")

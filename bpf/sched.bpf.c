@@ -66,20 +66,13 @@ static __always_inline void charge_switch(__u64 cgid, int voluntary)
 static __always_inline void charge_runq(__u64 cgid, __u64 *ts)
 {
 	__u64 start = *ts, delta;
-	struct tele_cg_counters *c;
 
 	if (!start)
 		return;
 	*ts = 0;
 	delta = bpf_ktime_get_ns() - start;
-	if ((__s64)delta < 0)
-		return;
-	c = cg_counters_of(cgid);
-	if (c) {
-		c->runq_count += 1;
-		c->runq_sum_ns += delta;
-	}
-	hist_add(&runq_hist, cgid, delta, 0);
+	if ((__s64)delta >= 0)
+		hist_add(&runq_hist, cgid, delta, 0);
 }
 
 /* ---- tp_btf flavour ------------------------------------------------------ */

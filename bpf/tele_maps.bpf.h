@@ -42,10 +42,15 @@ static __always_inline void hist_add(void *m, __u64 cgid, __u64 v, const int ato
 
 	if (!h || b >= HIST_BUCKETS)
 		return;
-	if (atomic)
+	if (atomic) {
 		__sync_fetch_and_add(&h->bucket[b], 1);
-	else
+		__sync_fetch_and_add(&h->count, 1);
+		__sync_fetch_and_add(&h->sum_ns, v);
+	} else {
 		h->bucket[b] += 1;
+		h->count += 1;
+		h->sum_ns += v;
+	}
 }
 
 /* A per-cgroup latency histogram map (per CPU, allocated on first use). */

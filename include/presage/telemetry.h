@@ -63,14 +63,10 @@ struct tele_cg_counters {
 	__u64 cpu_ns;
 	__u64 ctx_voluntary;
 	__u64 ctx_involuntary;
-	__u64 runq_count;
-	__u64 runq_sum_ns;
 	__u64 blk_read_bytes;
 	__u64 blk_write_bytes;
 	__u64 blk_read_ios;
 	__u64 blk_write_ios;
-	__u64 blk_lat_count;
-	__u64 blk_lat_sum_ns;
 	__u64 net_rx_bytes;
 	__u64 net_rx_packets;
 	__u64 net_tx_bytes;
@@ -81,8 +77,13 @@ struct tele_cg_counters {
 	__u64 fatal_signals;
 };
 
-/* A log-linear latency histogram (hist.h buckets, nanoseconds). */
+/*
+ * A log-linear latency histogram (hist.h buckets, nanoseconds) with its
+ * count and sum, kept together so a hook touches one map entry per sample.
+ */
 struct tele_hist {
+	__u64 count;
+	__u64 sum_ns;
 	__u64 bucket[HIST_BUCKETS];
 };
 

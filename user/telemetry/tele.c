@@ -30,15 +30,13 @@
 #include "sched.skel.h"
 
 #define NCOUNTERS (sizeof(struct tele_cg_counters) / sizeof(__u64))
+#define NHIST (sizeof(struct tele_hist) / sizeof(__u64))
 
 _Static_assert(sizeof(struct tele_ev_hdr) == 16, "event header layout");
 _Static_assert(sizeof(struct tele_ev_task) == 48, "task event layout");
 _Static_assert(sizeof(struct tele_ev_cgroup) == 24 + TELE_PATH_LEN, "cgroup event layout");
-_Static_assert(offsetof(struct tele_counters, fatal_signals) ==
-		       offsetof(struct tele_cg_counters, fatal_signals),
-	       "tele_counters must start like tele_cg_counters");
-_Static_assert(offsetof(struct tele_counters, runq_hist) == sizeof(struct tele_cg_counters),
-	       "histograms follow the counters");
+_Static_assert(sizeof(struct tele_cg_counters) == 15 * 8, "counter layout");
+_Static_assert(sizeof(struct tele_hist) == (HIST_BUCKETS + 2) * 8, "histogram layout");
 
 struct tele {
 	struct sched_bpf *sched;
@@ -52,7 +50,8 @@ struct tele {
 	int cg_fd;    /* v2 root, for cgroup_skb */
 	int stats_fd; /* keeps bpf stats on while open, or -1 */
 	int ncpus;
-	__u64 *pcpu;  /* ncpus * HIST_BUCKETS words of per-CPU read buffer */
+	__u64 *pcpu;  /* per-CPU read buffer: ncpus * sizeof(struct tele_hist) */
+	struct tele_hist rq_sum, blk_sum; /* tele_read's sums (too large for the stack) */
 	bool raw_tp;
 	bool no_runq;
 	bool no_net;
@@ -416,17 +415,48 @@ static int map_fds(const struct tele *t, int fds[3])
 	return 3;
 }
 
+/* Copy the summed kernel counters c and histograms into out. */
+static void fill_counters(struct tele_counters *out, const struct tele_cg_counters *c,
+			  const struct tele_hist *rq, const struct tele_hist *blk)
+{
+	out->cpu_ns = c->cpu_ns;
+	out->ctx_voluntary = c->ctx_voluntary;
+	out->ctx_involuntary = c->ctx_involuntary;
+	out->runq_count = rq->count;
+	out->runq_sum_ns = rq->sum_ns;
+	out->blk_read_bytes = c->blk_read_bytes;
+	out->blk_write_bytes = c->blk_write_bytes;
+	out->blk_read_ios = c->blk_read_ios;
+	out->blk_write_ios = c->blk_write_ios;
+	out->blk_lat_count = blk->count;
+	out->blk_lat_sum_ns = blk->sum_ns;
+	out->net_rx_bytes = c->net_rx_bytes;
+	out->net_rx_packets = c->net_rx_packets;
+	out->net_tx_bytes = c->net_tx_bytes;
+	out->net_tx_packets = c->net_tx_packets;
+	out->tcp_opened = c->tcp_opened;
+	out->tcp_closed = c->tcp_closed;
+	out->oom_kills = c->oom_kills;
+	out->fatal_signals = c->fatal_signals;
+	memcpy(out->runq_hist, rq->bucket, sizeof(out->runq_hist));
+	memcpy(out->blk_lat_hist, blk->bucket, sizeof(out->blk_lat_hist));
+}
+
 int tele_read(struct tele *t, uint64_t cgid, struct tele_counters *out)
 {
+	struct tele_cg_counters c = { 0 };
 	int fds[3], e0, e1, e2;
 
 	memset(out, 0, sizeof(*out));
+	memset(&t->rq_sum, 0, sizeof(t->rq_sum));
+	memset(&t->blk_sum, 0, sizeof(t->blk_sum));
 	map_fds(t, fds);
-	e0 = sum_percpu(t, fds[0], cgid, (uint64_t *)out, NCOUNTERS);
-	e1 = sum_percpu(t, fds[1], cgid, out->runq_hist, HIST_BUCKETS);
-	e2 = sum_percpu(t, fds[2], cgid, out->blk_lat_hist, HIST_BUCKETS);
+	e0 = sum_percpu(t, fds[0], cgid, (uint64_t *)&c, NCOUNTERS);
+	e1 = sum_percpu(t, fds[1], cgid, (uint64_t *)&t->rq_sum, NHIST);
+	e2 = sum_percpu(t, fds[2], cgid, (uint64_t *)&t->blk_sum, NHIST);
 	if (e0 && e1 && e2)
 		return e0 == -ENOENT ? -ENOENT : e0;
+	fill_counters(out, &c, &t->rq_sum, &t->blk_sum);
 	return 0;
 }
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# bench/overhead.sh - cost of presage's kernel telemetry on scheduler-heavy work.
+#
+# Runs `perf bench sched pipe` and `perf bench sched messaging` pinned to one
+# CPU (unpinned context-switch benchmarks swing tenfold on small VMs), RUNS
+# times each without and with every telemetry program attached, interleaved
+# (off/on, then on/off) so drift hits both sides alike.  Prints the median of
+# each side, the slowdown ratio and the spread (min..max).  Then attaches once
+# more with kernel BPF statistics on and prints nanoseconds per program run
+# (run_time_ns / run_cnt) over the same workloads.
+#
+# Usage: sudo bench/overhead.sh            (env: RUNS=5, PIPE_LOOPS=200000,
+#                                           MSG_LOOPS=300, CPU=0, B=build)
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-${PRESAGE_BUILD:-build}}
+RUNS=${RUNS:-5}
+PIPE_LOOPS=${PIPE_LOOPS:-200000}
+MSG_LOOPS=${MSG_LOOPS:-300}
+CPU=${CPU:-0}
+ATTACH=$B/bench/overhead_attach
+LOADER_PID=
+
+die() { echo "overhead: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (attaches BPF programs)"
+command -v perf >/dev/null || die "perf not found (Debian: linux-perf)"
+[ -x "$ATTACH" ] || die "$ATTACH not built (make $ATTACH)"
+
+stop_loader() {
+	[ -n "$LOADER_PID" ] || return 0
+	kill -TERM "$LOADER_PID" 2>/dev/null
+	wait "$LOADER_PID" 2>/dev/null
+	LOADER_PID=
+}
+trap stop_loader EXIT
+
+# start_loader [ARGS...] : attach everything; returns once attached.
+start_loader() {
+	local fifo line
+	fifo=$(mktemp -u /tmp/presage-overhead.XXXXXX)
+	mkfifo "$fifo" || die "failed to create $fifo"
+	"$ATTACH" "$@" >"$fifo" 2>/dev/null &
+	LOADER_PID=$!
+	exec 7<"$fifo"
+	rm -f "$fifo"
+	read -r -t 30 line <&7 && [[ $line == attached* ]] ||
+		die "telemetry failed to attach (run $ATTACH by hand to see why)"
+	# "attached N/M": every program of this kernel's variants must be in.
+	[ "${line#attached }" = "$(awk -F/ '{ print $2 "/" $2 }' <<<"${line#attached }")" ] ||
+		die "only $line programs attached"
+}
+
+pipe_us() { # microseconds per pipe round trip
+	taskset -c "$CPU" perf bench sched pipe -l "$PIPE_LOOPS" 2>/dev/null |
+		awk '/usecs\/op/ { print $1 }'
+}
+
+msg_s() { # seconds for the messaging run
+	taskset -c "$CPU" perf bench sched messaging -g 2 -l "$MSG_LOOPS" 2>/dev/null |
+		awk '/Total time:/ { print $3 }'
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo ".." hi }'; }
+
+# measure NAME FUNC : interleaved runs, then the summary line.
+measure() {
+	local name=$1 fn=$2 i off=() on=() m0 m1
+	for ((i = 0; i < RUNS; i++)); do
+		if ((i % 2 == 0)); then
+			off+=("$($fn)")
+			start_loader; on+=("$($fn)"); stop_loader
+		else
+			start_loader; on+=("$($fn)"); stop_loader
+			off+=("$($fn)")
+		fi
+	done
+	m0=$(printf '%s\n' "${off[@]}" | median)
+	m1=$(printf '%s\n' "${on[@]}" | median)
+	printf '%-28s without %-10s with %-10s slowdown %s  spread without %s with %s\n' \
+		"$name" "$m0" "$m1" \
+		"$(awk -v a="$m1" -v b="$m0" 'BEGIN { printf "%.3fx (%+.1f%%)", a / b, (a / b - 1) * 100 }')" \
+		"$(printf '%s\n' "${off[@]}" | spread)" "$(printf '%s\n' "${on[@]}" | spread)"
+}
+
+echo "# presage telemetry overhead: $RUNS interleaved runs per side, pinned to CPU $CPU"
+echo "# pipe: taskset -c $CPU perf bench sched pipe -l $PIPE_LOOPS (usecs/op)"
+echo "# messaging: taskset -c $CPU perf bench sched messaging -g 2 -l $MSG_LOOPS (seconds)"
+measure "sched pipe (us/op)" pipe_us
+measure "sched messaging (s)" msg_s
+
+echo "# ns per program run (kernel BPF stats on, same workloads plus 16 MiB of disk writes)"
+start_loader --stats
+pipe_us >/dev/null
+msg_s >/dev/null
+dd if=/dev/zero of="$B/overhead-io.$$" bs=1M count=16 oflag=direct status=none
+rm -f "$B/overhead-io.$$"
+kill -TERM "$LOADER_PID"
+while read -r -t 10 line <&7; do
+	case $line in
+	prog*) awk '{ printf "%-22s runs %-10s ns/run %s\n", $2, $4, $6 }' <<<"$line" ;;
+	stats*) echo "# $line" ;;
+	esac
+done
+wait "$LOADER_PID" 2>/dev/null
+LOADER_PID=
