@@ -13,6 +13,7 @@
 #include "core/state.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -565,8 +566,11 @@ int cfg_load(const char *path, bool must_exist, struct presage_config **out, cha
 	if (path && !text && (must_exist || errno != ENOENT)) {
 		int rc = errno;
 
-		errf(&e, "failed to read %s: %s", path,
-		     rc == EFBIG ? "larger than 1 MiB" : strerror(rc));
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", rc == EFBIG ? "larger than 1 MiB" : strerror(rc));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		errf(&e, "failed to read %s: %s", path, why);
 		return -rc;
 	}
 	from_file = text != NULL;
