@@ -8,10 +8,17 @@
  * - Context switches from sched_switch, charged to the *previous* task
  *   (`current` is still prev there): voluntary when it leaves sleeping,
  *   involuntary when preempted or still runnable.
- * - Run-queue latency: from sched_wakeup/sched_wakeup_new, or from the
- *   switch that takes a still-runnable task off the CPU, to the switch that
- *   puts it back; the enqueue time lives in task storage (tp_btf) or in a
- *   bounded LRU hash keyed by pid (raw_tp fallback).  Histogram per cgroup.
+ * - Run-queue latency: from the enqueue (wakeup, or the switch that takes a
+ *   still-runnable task off the CPU) to the switch that puts it back.
+ *   Where the kernel keeps schedstat's sched_info (CONFIG_SCHED_INFO, the
+ *   loader checks), the enqueue time is already in
+ *   next->sched_info.last_queued (rq clock) and "now" is this run queue's
+ *   clock, updated by __schedule just before the tracepoint: no wakeup hook
+ *   and no per-task state at all, the cheapest way by far, and the same
+ *   figure as the kernel's own run_delay.  Otherwise the enqueue time is
+ *   stamped from sched_wakeup/sched_wakeup_new and at the switch into task
+ *   storage (tp_btf) or a bounded LRU hash keyed by pid (raw_tp fallback).
+ *   Histogram per cgroup.
  *
  * Every hook exists twice: tp_btf (direct BTF loads, cheapest) and raw_tp
  * (probe reads) for kernels without BTF for a tracepoint; the loader enables
@@ -24,7 +31,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_RUNNING 0
 
 /* Options, set by the loader before load. */
-const volatile __u8 opt_runq = 1; /* measure run-queue latency */
+const volatile __u8 opt_runq = 1;	    /* measure run-queue latency */
+const volatile __u8 opt_runq_schedinfo = 0; /* tp_btf: enqueue time from sched_info */
 
 HIST_MAP(runq_hist);
 
@@ -77,6 +85,19 @@ static __always_inline void charge_runq(__u64 cgid, __u64 *ts)
 
 /* ---- tp_btf flavour ------------------------------------------------------ */
 
+/* Run-queue wait of next from the kernel's own sched_info bookkeeping. */
+static __always_inline void runq_schedinfo(struct task_struct *prev, struct task_struct *next)
+{
+	__u64 queued = next->sched_info.last_queued, now;
+	struct cfs_rq *cq = prev->se.cfs_rq;
+
+	if (!queued || !cq)
+		return;
+	now = cq->rq->clock;
+	if (now > queued)
+		hist_add(&runq_hist, task_cgid_btf(next), now - queued, 0);
+}
+
 static __always_inline void enqueue_btf(struct task_struct *p)
 {
 	__u64 *ts;
@@ -118,11 +139,15 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 
 	if (prev->pid) {
 		charge_switch(task_cgid_btf(prev), voluntary);
-		if (!voluntary)
+		if (!voluntary && !opt_runq_schedinfo)
 			enqueue_btf(prev);
 	}
 	if (!opt_runq || !next->pid)
 		return 0;
+	if (opt_runq_schedinfo) {
+		runq_schedinfo(prev, next);
+		return 0;
+	}
 	ts = bpf_task_storage_get(&runq_ts, next, 0, 0);
 	if (ts)
 		charge_runq(task_cgid_btf(next), ts);

@@ -53,6 +53,7 @@ struct tele {
 	__u64 *pcpu;  /* per-CPU read buffer: ncpus * sizeof(struct tele_hist) */
 	struct tele_hist rq_sum, blk_sum; /* tele_read's sums (too large for the stack) */
 	bool raw_tp;
+	bool runq_schedinfo; /* run-queue latency from task->sched_info */
 	bool no_runq;
 	bool no_net;
 	bool force_raw;
@@ -71,6 +72,37 @@ static bool has_btf_tp(const struct tele *t, const char *tp)
 
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	return t->vmlinux && btf__find_by_name_kind(t->vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Does vmlinux BTF have struct sname with a member named member? */
+static bool btf_has_member(const struct btf *btf, const char *sname, const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *ty;
+	int id, i;
+
+	id = btf ? btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT) : -1;
+	if (id <= 0)
+		return false;
+	ty = btf__type_by_id(btf, id);
+	m = btf_members(ty);
+	for (i = 0; i < btf_vlen(ty); i++, m++)
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Can the tp_btf sched_switch program read run-queue waits from the
+ * kernel's sched_info (kvariant.h)?  Needs the fields in BTF and the
+ * bookkeeping compiled in (CONFIG_SCHED_INFO: /proc/<pid>/schedstat).
+ */
+static bool runq_schedinfo_ok(const struct tele *t)
+{
+	return !t->force_raw && has_btf_tp(t, "sched_switch") &&
+	       btf_has_member(t->vmlinux, "sched_info", "last_queued") &&
+	       btf_has_member(t->vmlinux, "cfs_rq", "rq") &&
+	       btf_has_member(t->vmlinux, "rq", "clock") && access("/proc/self/schedstat", R_OK) == 0;
 }
 
 /* Does the tracepoint exist?  Unknown without tracefs: let attach tell. */
@@ -101,7 +133,8 @@ static bool want_prog(struct tele *t, const struct bpf_program *prog)
 
 	if (strncmp(sec, "cgroup_skb/", 11) == 0)
 		return !t->no_net && t->cg_fd >= 0;
-	if (t->no_runq && strncmp(tp, "sched_wakeup", 12) == 0)
+	if (strncmp(tp, "sched_wakeup", 12) == 0 &&
+	    (t->no_runq || (t->runq_schedinfo && strncmp(sec, "tp_btf/", 7) == 0)))
 		return false;
 	if (strncmp(sec, "tp_btf/", 7) == 0)
 		return btf;
@@ -152,7 +185,9 @@ static int load_sched(struct tele *t)
 	t->sched = sched_bpf__open();
 	if (!t->sched)
 		return -errno;
+	t->runq_schedinfo = runq_schedinfo_ok(t);
 	t->sched->rodata->opt_runq = !t->no_runq;
+	t->sched->rodata->opt_runq_schedinfo = t->runq_schedinfo;
 	err = choose_variants(t, t->sched->obj);
 	if (!err)
 		err = sched_bpf__load(t->sched);
@@ -291,8 +326,9 @@ struct tele *tele_open(const struct tele_opts *o)
 		errno = err < 0 ? -err : EINVAL;
 		return NULL;
 	}
-	log_info("telemetry attached: %d programs%s", t->nprogs,
-		 t->raw_tp ? " (some raw tracepoint fallbacks)" : "");
+	log_info("telemetry attached: %d programs%s%s", t->nprogs,
+		 t->raw_tp ? ", some raw tracepoint fallbacks" : "",
+		 t->runq_schedinfo ? ", run-queue waits from sched_info" : "");
 	return t;
 }
 
