@@ -67,19 +67,34 @@ static void drain_lines(struct docker_client *c, struct docker_req *q)
 	q->len -= start;
 }
 
+/*
+ * Header callback: the stream is up as soon as its headers end with a 200,
+ * which is long before the first event (an idle daemon sends nothing else).
+ */
+size_t docker_events_header(char *data, size_t sz, size_t nm, void *userp)
+{
+	struct docker_req *q = userp;
+	size_t n = sz * nm;
+	long status = 0;
+
+	if (q->got_headers || n > 2 || (n == 2 && memcmp(data, "\r\n", 2)) ||
+	    (n == 1 && data[0] != '\n'))
+		return n;
+	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 100)
+		return n; /* interim response: the real headers follow */
+	q->got_headers = true;
+	if (status == 200)
+		stream_up(q->c);
+	return n;
+}
+
 size_t docker_events_write(char *data, size_t sz, size_t nm, void *userp)
 {
 	struct docker_req *q = userp;
 	struct docker_client *c = q->c;
 	size_t n = sz * nm;
 	long status = 0;
-
-	if (!q->got_headers) {
-		curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
-		q->got_headers = true;
-		if (status == 200)
-			stream_up(c);
-	}
 	if (q->len + n + 1 > q->cap) {
 		size_t cap = q->cap ? q->cap : 8192;
 		char *nb;

@@ -65,6 +65,10 @@ int docker_req_setup(struct docker_req *q, const char *api, long total_ms)
 	curl_easy_setopt(q->easy, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_WRITEFUNCTION,
 			 q->is_events ? docker_events_write : body_write);
+	if (q->is_events) {
+		curl_easy_setopt(q->easy, CURLOPT_HEADERFUNCTION, docker_events_header);
+		curl_easy_setopt(q->easy, CURLOPT_HEADERDATA, q);
+	}
 	q->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!q->hdrs)
 		return -ENOMEM;

@@ -71,5 +71,6 @@ int docker_req_start(struct docker_client *c, struct docker_req *q);
 void docker_events_tick(struct docker_client *c);
 void docker_events_done(struct docker_client *c, struct docker_req *q, const struct docker_response *r);
 size_t docker_events_write(char *data, size_t sz, size_t nm, void *userp);
+size_t docker_events_header(char *data, size_t sz, size_t nm, void *userp);
 
 #endif

@@ -8,6 +8,7 @@
 #       containerd under the exec root); sets DOCKERD_SOCK, DOCKERD_HOST
 #       (unix://...), DOCKERD_PID, DOCKERD_DIR and registers the cleanup.
 #       Returns 1 (with the log tail on stderr) when it does not come up.
+#   dockerd_attach DIR  adopt a daemon started elsewhere (by its directory)
 #   dockerd_stop        stop it by pid (TERM, then KILL), keeping its data
 #   dockerd_restart     stop and start again on the same directories
 #   dockerd_destroy     stop, unmount anything under its dirs, remove them
@@ -50,8 +51,21 @@ dockerd_start() {
 	DOCKERD_SOCK=$DOCKERD_DIR/docker.sock
 	DOCKERD_HOST=unix://$DOCKERD_SOCK
 	cleanup_push "DOCKERD_DIR='$DOCKERD_DIR' DOCKERD_PID=\$(cat '$DOCKERD_DIR/pid' 2>/dev/null) dockerd_destroy"
+	echo "$DOCKERD_NS" >"$DOCKERD_DIR/ns"
+	printf '%s\n' "${DOCKERD_EXTRA[@]}" >"$DOCKERD_DIR/extra"
 	_dockerd_launch || return 1
 	echo "$DOCKERD_PID" >"$DOCKERD_DIR/pid"
+}
+
+# dockerd_attach DIR: take over a daemon started by another process (by its
+# directory), e.g. to stop or restart it from a test program.
+dockerd_attach() {
+	DOCKERD_DIR=$1
+	DOCKERD_NS=$(cat "$1/ns")
+	DOCKERD_PID=$(cat "$1/pid")
+	DOCKERD_SOCK=$1/docker.sock
+	DOCKERD_HOST=unix://$DOCKERD_SOCK
+	mapfile -t DOCKERD_EXTRA <"$1/extra"
 }
 
 dockerd_stop() {
@@ -65,6 +79,12 @@ dockerd_stop() {
 
 dockerd_restart() {
 	dockerd_stop
+	_dockerd_launch || return 1
+	echo "$DOCKERD_PID" >"$DOCKERD_DIR/pid"
+}
+
+# dockerd_start_again: start a stopped daemon on its directories.
+dockerd_start_again() {
 	_dockerd_launch || return 1
 	echo "$DOCKERD_PID" >"$DOCKERD_DIR/pid"
 }
