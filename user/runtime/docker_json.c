@@ -87,7 +87,7 @@ double docker_parse_time(const char *s)
 	if (!s || !*s)
 		return 0;
 	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!rest || tm.tm_year < 71) /* Docker's zero time is year 1 */
+	if (!rest || tm.tm_year < 70) /* Docker's zero time is year 1 */
 		return 0;
 	if (*rest == '.') {
 		double scale = 0.1;
