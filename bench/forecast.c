@@ -11,7 +11,7 @@
  * share of outcomes inside the 90% interval.  CPU is process CPU time per
  * update including the forecast, measured over the whole series.
  *
- * usage: forecast [--traces DIR] [--model NAME]... [--csv] [TRACE.csv ...]
+ * usage: forecast [--traces DIR] [--model NAME]... [--csv] [--season N] [TRACE.csv ...]
  * DIR defaults to $PRESAGE_TRACES or ../shared/traces; default traces are
  * nasa_http_jul95_1min.csv and google2019_avg_cpu_5min.csv.  No subsetting:
  * every row of every trace is used.
@@ -55,10 +55,12 @@ static double snaive_scale(const double *v, size_t n, size_t m)
 	return k && s > 0 ? s / k : 1;
 }
 
+static int bench_season; /* --season N (0 = auto) */
+
 static int run_model(const char *model, const struct csv_series *s, size_t split, double scale,
 		     struct result *r)
 {
-	struct fcast_params p = { .max_horizon = HMAX, .step_s = s->step };
+	struct fcast_params p = { .max_horizon = HMAX, .step_s = s->step, .season = bench_season };
 	struct fcast *f = fcast_new(model, &p);
 	struct fcast_point out[HMAX];
 	double e1 = 0, e12 = 0, c1 = 0, c12 = 0, cpu = 0;
@@ -130,7 +132,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "traces", required_argument, NULL, 't' }, { "model", required_argument, NULL, 'm' },
-		{ "csv", no_argument, NULL, 'c' },	    { 0 },
+		{ "csv", no_argument, NULL, 'c' },	    { "season", required_argument, NULL, 's' },
+		{ 0 },
 	};
 	const char *dir = getenv("PRESAGE_TRACES"), *models[16];
 	const char *defaults[] = { "nasa_http_jul95_1min.csv", "google2019_avg_cpu_5min.csv" };
@@ -139,13 +142,15 @@ int main(int argc, char **argv)
 
 	if (!dir)
 		dir = "../shared/traces";
-	while ((c = getopt_long(argc, argv, "t:m:c", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:m:cs:", opts, NULL)) != -1) {
 		if (c == 't')
 			dir = optarg;
 		else if (c == 'm' && nm < 16)
 			models[nm++] = optarg;
 		else if (c == 'c')
 			csv = 1;
+		else if (c == 's')
+			bench_season = atoi(optarg);
 		else
 			return 2;
 	}

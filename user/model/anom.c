@@ -83,8 +83,9 @@ static void twin_push(struct twin *w, double u)
 }
 
 /*
- * P(X >= u) under the window: empirical while at least 5 values reach u,
- * beyond that an exponential tail fitted to the excesses over the 90th
+ * P(X >= u) under the window: empirical while some value reached u (a
+ * recurring event, e.g. a daily jump, is not news); beyond the window's
+ * maximum, an exponential tail fitted to the excesses over the 90th
  * percentile (so probabilities finer than 1/W can be told apart).
  */
 static double twin_upper(const struct twin *w, double u)
@@ -95,7 +96,7 @@ static double twin_upper(const struct twin *w, double u)
 	if (n == 0)
 		return 1;
 	q90 = w->sorted[i90 < n ? i90 : n - 1];
-	if (k >= 5 || u <= q90)
+	if (k >= 1 || u <= q90)
 		return p_emp;
 	for (int i = i90 + 1; i < n; i++)
 		exc += (w->sorted[i] - q90) / (n - i90 - 1);
@@ -116,7 +117,7 @@ static double twin_two_sided(const struct twin *w, double u)
 	lo = lo_emp;
 
 	/* Mirror of twin_upper for the lower tail, empirical plus exponential. */
-	if (n > 0 && k < 5) {
+	if (n > 0 && k < 1) {
 		int i10 = (int)(0.1 * n);
 		double q10 = p->sorted[i10], exc = 0;
 

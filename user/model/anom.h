@@ -6,10 +6,10 @@
  * score of a sample uses only that sample and the past.  Three parts, the
  * score is their maximum:
  *   surprise  tail probability p of |z| under the metric's own recent |z|
- *             distribution (empirical over the last window, with an
- *             exponential tail fitted above its 90th percentile for values
- *             rarer than the window resolves); 0 for p >= 1e-2 rising
- *             linearly in log p to 1 at p <= 1e-4;
+ *             distribution (empirical over the last ANOM_WIN values; beyond
+ *             the window's maximum, an exponential tail fitted above its 90th
+ *             percentile); 0 for p >= 1e-2 rising linearly in log p to 1 at
+ *             p <= 1e-4;
  *   shift     two-sided CUSUM of z standardised by its robust scale (level
  *             shifts and changepoints the forecaster has not absorbed yet);
  *             0 below 6 robust sigmas of accumulated drift, 1 at 12; reset

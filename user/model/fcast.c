@@ -84,7 +84,12 @@ static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
 	memset(c, 0, sizeof(*c));
 	c->p = *p;
 	params_defaults(&c->p);
-	want = (int)(2.2 * (c->p.season >= 2 ? c->p.season : c->p.max_period)) + 64;
+	/*
+	 * History: enough cycles of the longest season to average a noisy
+	 * seasonal profile (8 of a fixed period, 3 of the longest detectable
+	 * one), within FCAST_HIST_MAX.
+	 */
+	want = c->p.season >= 2 ? 8 * c->p.season : (int)(3.3 * c->p.max_period);
 	c->cap = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
 	if (c->p.season > c->cap / 2)
 		c->p.season = 1; /* a fixed period longer than the history cannot be learnt */

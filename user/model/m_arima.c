@@ -8,9 +8,10 @@
  * i.e. ARIMA(p,d,0) with Fourier seasonal regressors; the moving-average part
  * is represented by the AR lags (a long AR approximates an invertible MA),
  * which keeps the fit a linear least-squares problem.  A refit builds X'X
- * once for the largest design on the history window and selects, by AIC,
- * d (an AR(1) coefficient near one means a unit root: difference), the
- * Fourier order K and then p from sub-blocks of it: each candidate costs a
+ * once for the largest design on the history window (for d = 0 and d = 1
+ * on the same rows) and selects by AIC the Fourier order K, then p, from
+ * sub-blocks of them, then d by in-sample one- plus multi-step error: each
+ * candidate costs a
  * small Cholesky solve, not a pass over the data.  Refits are bounded and
  * periodic (doubling while the history grows, then every cap/8 steps, and
  * when the seasons change); between refits an update is O(1).
@@ -25,7 +26,7 @@
 #define AR_PMAX   12
 #define AR_KMAX   10
 #define AR_MMAX   (1 + AR_PMAX + 2 * AR_KMAX * FCAST_MAX_SEASONS + FCAST_MAX_EXOG)
-#define AR_WIN_MIN 4096 /* samples in the fit window at least (if available) */
+#define AR_WIN_MIN 16384 /* samples in the fit window at least (if available) */
 
 struct arima {
 	int d, p, K, np, nx;
@@ -96,7 +97,8 @@ static void ar_build(const struct arima *a, const struct fcast_ctx *c, const str
 
 	memset(ne, 0, sizeof(*ne));
 	ne->m = m;
-	for (int64_t t = t0 + d + L->p; t <= c->t; t++) {
+	/* Rows from t0 + 1 + p whatever d: both differencings fit the same rows. */
+	for (int64_t t = t0 + 1 + L->p; t <= c->t; t++) {
 		int bad = 0;
 		double y;
 
@@ -175,19 +177,25 @@ static int ar_kmax(const struct ar_layout *L)
 	return k < 0 ? 0 : k;
 }
 
-/* Choose K then p by AIC on one set of normal equations; sets a->p/K/coef. */
-static double ar_select(struct arima *a, const struct ar_normal *ne, const struct ar_layout *Lf)
+/*
+ * Choose K (unless fixed_k >= 0) then p by AIC on one set of normal
+ * equations; sets a->p/K/coef.
+ */
+static double ar_select(struct arima *a, const struct ar_normal *ne, const struct ar_layout *Lf,
+			int fixed_k)
 {
 	static const int ks[] = { 0, 1, 2, 4, 6, 10 }, ps[] = { 0, 1, 2, 3, 4, 6, 8, 12 };
-	double best = INFINITY, coef[AR_MMAX];
+	double best = INFINITY, coef[AR_MMAX] = { 0 };
 	int bk = 0;
 
-	for (size_t i = 0; i < sizeof(ks) / sizeof(*ks) && ks[i] <= Lf->K; i++) {
+	for (size_t i = 0; fixed_k < 0 && i < sizeof(ks) / sizeof(*ks) && ks[i] <= Lf->K; i++) {
 		double aic = ar_candidate(ne, Lf, 2, ks[i], coef);
 
 		if (aic < best)
 			best = aic, bk = ks[i];
 	}
+	if (fixed_k >= 0)
+		bk = fixed_k;
 	best = INFINITY;
 	for (size_t i = 0; i < sizeof(ps) / sizeof(*ps); i++) {
 		double aic = ar_candidate(ne, Lf, ps[i], bk, coef);
@@ -202,12 +210,43 @@ static double ar_select(struct arima *a, const struct ar_normal *ne, const struc
 	return best;
 }
 
+static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int back, int h,
+			   double *out);
+
+/*
+ * Fit criterion of the current model over the newest w samples: log one-step
+ * MSE + log h-step MSE from origins every 4 steps (bounded work), so that the
+ * choice of differencing also answers for the longer horizons.
+ */
+static double ar_criterion(const struct arima *a, const struct fcast_ctx *c, int w, int h)
+{
+	double out[64], s1 = 0, sh = 0;
+	int n = 0;
+
+	h = h < 1 ? 1 : h > 64 ? 64 : h;
+	for (int back = w - AR_PMAX - 2; back >= h; back -= 4) {
+		double e1, eh;
+
+		if (back >= c->n - AR_PMAX - 2)
+			continue;
+		ar_forecast_at(a, c, back, h, out);
+		e1 = fcast_ctx_back(c, back - 1) - out[0];
+		eh = fcast_ctx_back(c, back - h) - out[h - 1];
+		if (!isfinite(e1) || !isfinite(eh))
+			return INFINITY;
+		s1 += e1 * e1;
+		sh += eh * eh;
+		n++;
+	}
+	return n ? log(s1 / n + 1e-300) + log(sh / n + 1e-300) : INFINITY;
+}
+
 static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 {
 	struct ar_normal *ne = malloc(sizeof(*ne));
 	struct ar_layout Lf = { AR_PMAX, 0, 0, a->nx, a->per };
-	int w = c->n, longest = 0;
-	double coef[AR_MMAX];
+	int w = c->n, longest = 0, k0, p0, h = c->p.max_horizon < 24 ? c->p.max_horizon : 24;
+	double coef[AR_MMAX] = { 0 }, crit0;
 
 	if (!ne)
 		return -ENOMEM;
@@ -220,12 +259,29 @@ static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 	/* Window: enough for the longest season, bounded so a refit stays cheap. */
 	if (w > AR_WIN_MIN && w > (3 * longest) / 2)
 		w = AR_WIN_MIN > (3 * longest) / 2 ? AR_WIN_MIN : (3 * longest) / 2;
-	/* Unit root check: AR(1) on levels with the seasons, coefficient near one. */
+	/*
+	 * Differencing: K and p are chosen by AIC for d = 0 (p for d = 1), then
+	 * the two models are compared on their in-sample one-step and h-step
+	 * errors (AIC alone would judge one step only).
+	 */
 	ar_build(a, c, &Lf, 0, w, ne);
-	a->d = ar_candidate(ne, &Lf, 1, Lf.K < 2 ? Lf.K : 2, coef) < INFINITY && coef[1] > 0.95;
-	if (a->d)
-		ar_build(a, c, &Lf, 1, w, ne);
-	a->fitted = ar_select(a, ne, &Lf) < INFINITY;
+	a->d = 0;
+	a->fitted = ar_select(a, ne, &Lf, -1) < INFINITY;
+	crit0 = a->fitted ? ar_criterion(a, c, w, h) : INFINITY;
+	k0 = a->K, p0 = a->p;
+	memcpy(coef, a->coef, sizeof(coef));
+	ar_build(a, c, &Lf, 1, w, ne);
+	a->d = 1;
+	/*
+	 * The seasonal shape barely shows in one-step differences, yet it adds
+	 * up over a horizon: the differenced model keeps the levels' Fourier order.
+	 */
+	if (ar_select(a, ne, &Lf, k0) < INFINITY && ar_criterion(a, c, w, h) < crit0) {
+		a->fitted = 1;
+	} else {
+		a->d = 0, a->K = k0, a->p = p0;
+		memcpy(a->coef, coef, sizeof(coef));
+	}
 	free(ne);
 	return 0;
 }
@@ -277,24 +333,27 @@ static void ar_update(void *p, const struct fcast_ctx *c, double y, int missing)
 	}
 }
 
-static void ar_predict(void *p, const struct fcast_ctx *c, int h, double *out)
+/* Forecast h steps from the origin `back` samples before the newest one. */
+static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int back, int h,
+			   double *out)
 {
-	struct arima *a = p;
 	struct ar_layout L = { a->p, a->K, a->np, a->nx, a->per };
-	double lag[AR_PMAX], row[AR_MMAX], level = fcast_ctx_back(c, 0);
+	double lag[AR_PMAX], row[AR_MMAX], level = fcast_ctx_back(c, back), x[FCAST_MAX_EXOG];
 	int m = ar_cols(&L);
 
-	if (!a->fitted || c->n < a->p + a->d + 1) {
+	if (!a->fitted || c->n - back < a->p + a->d + 1) {
 		for (int j = 0; j < h; j++)
 			out[j] = level;
 		return;
 	}
+	for (int j = 0; j < a->nx; j++) /* future inputs: held at the origin's values */
+		x[j] = back ? ar_exog(a, c, c->t - back, j) : c->exog[j];
 	for (int i = 0; i < a->p; i++)
-		lag[i] = fcast_ctx_back(c, i) - (a->d ? fcast_ctx_back(c, i + 1) : 0);
+		lag[i] = fcast_ctx_back(c, back + i) - (a->d ? fcast_ctx_back(c, back + i + 1) : 0);
 	for (int j = 1; j <= h; j++) {
 		double yd = 0;
 
-		ar_row(&L, c->t + j, lag, c->exog, row);
+		ar_row(&L, c->t - back + j, lag, x, row);
 		for (int i = 0; i < m; i++)
 			yd += a->coef[i] * row[i];
 		memmove(lag + 1, lag, sizeof(double) * (size_t)(a->p > 0 ? a->p - 1 : 0));
@@ -303,6 +362,11 @@ static void ar_predict(void *p, const struct fcast_ctx *c, int h, double *out)
 		level = a->d ? level + yd : yd;
 		out[j - 1] = level;
 	}
+}
+
+static void ar_predict(void *p, const struct fcast_ctx *c, int h, double *out)
+{
+	ar_forecast_at(p, c, 0, h, out);
 }
 
 static void ar_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
@@ -349,3 +413,4 @@ const struct fcast_ops fcast_arima = {
 	.name = "arima", .version = 1, .create = ar_create, .destroy = ar_destroy,
 	.update = ar_update, .predict = ar_predict, .save = ar_save, .load = ar_load,
 };
+

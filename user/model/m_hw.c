@@ -102,6 +102,32 @@ static int usable_seasons(const struct fcast_ctx *c, int n, int *p)
 	return np;
 }
 
+/*
+ * Denoise an estimated seasonal profile: circular centred mean over 0.5% of
+ * the cycle (a week at one-minute steps has ~2 noisy samples per phase in
+ * the window; its shape is smooth at that scale).
+ */
+static int smooth_profile(double *s, int p)
+{
+	int w = p / 400; /* half width */
+	double *t, acc = 0;
+
+	if (w < 1)
+		return 0;
+	t = malloc((size_t)p * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (int k = -w; k <= w; k++)
+		acc += s[((k % p) + p) % p];
+	for (int i = 0; i < p; i++) {
+		t[i] = acc / (2 * w + 1);
+		acc += s[(i + w + 1) % p] - s[((i - w) % p + p) % p];
+	}
+	memcpy(s, t, (size_t)p * sizeof(*t));
+	free(t);
+	return 0;
+}
+
 /* Initial state from the window x[0..n) starting at time t0 (uses the whole window). */
 static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0, const int *p,
 			 int np)
@@ -133,6 +159,8 @@ static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0
 		for (int k = 0; k < p[s]; k++)
 			st->s[s][k] = cnt[k] > 0 ? st->s[s][k] / cnt[k] : 0;
 		free(cnt);
+		if (smooth_profile(st->s[s], p[s]))
+			return -ENOMEM;
 	}
 	st->l = np ? mean : x[0];
 	st->b = 0;

@@ -28,6 +28,9 @@
 
 struct rnn {
 	double w[RNN_UNITS * RNN_UNITS]; /* regenerated, not saved */
+	int nz;                          /* non-zeros of w, as (row, col, value) */
+	short nz_i[RNN_UNITS * RNN_UNITS], nz_j[RNN_UNITS * RNN_UNITS];
+	double nz_v[RNN_UNITS * RNN_UNITS];
 	double win[RNN_UNITS * RNN_IN];  /* regenerated, not saved */
 	double x[RNN_UNITS];
 	double wout[RNN_D];
@@ -78,6 +81,13 @@ static void rnn_weights(struct rnn *r)
 	if (norm > 1e-12)
 		for (int i = 0; i < RNN_UNITS * RNN_UNITS; i++)
 			r->w[i] *= RNN_RHO / norm;
+	r->nz = 0;
+	for (int i = 0; i < RNN_UNITS * RNN_UNITS; i++)
+		if (r->w[i] != 0) {
+			r->nz_i[r->nz] = (short)(i / RNN_UNITS);
+			r->nz_j[r->nz] = (short)(i % RNN_UNITS);
+			r->nz_v[r->nz++] = r->w[i];
+		}
 }
 
 static void rnn_reset_rls(struct rnn *r)
@@ -121,18 +131,18 @@ static void rnn_inputs(const struct fcast_ctx *c, int64_t t, double z, double *u
 /* Advance a reservoir state x by input u. */
 static void rnn_step(const struct rnn *r, double *x, const double *u)
 {
-	double nx[RNN_UNITS];
+	double a[RNN_UNITS];
 
+	/* The reservoir is 20% dense: walk its non-zeros only. */
 	for (int i = 0; i < RNN_UNITS; i++) {
-		double a = 0;
-
-		for (int j = 0; j < RNN_UNITS; j++)
-			a += r->w[i * RNN_UNITS + j] * x[j];
+		a[i] = 0;
 		for (int j = 0; j < RNN_IN; j++)
-			a += r->win[i * RNN_IN + j] * u[j];
-		nx[i] = tanh(a);
+			a[i] += r->win[i * RNN_IN + j] * u[j];
 	}
-	memcpy(x, nx, sizeof(nx));
+	for (int k = 0; k < r->nz; k++)
+		a[r->nz_i[k]] += r->nz_v[k] * x[r->nz_j[k]];
+	for (int i = 0; i < RNN_UNITS; i++)
+		x[i] = tanh(a[i]);
 }
 
 static void rnn_features(const double *x, const double *u, double *f)
