@@ -89,12 +89,33 @@ echo "# messaging: taskset -c $CPU perf bench sched messaging -g 2 -l $MSG_LOOPS
 measure "sched pipe (us/op)" pipe_us
 measure "sched messaging (s)" msg_s
 
-echo "# ns per program run (kernel BPF stats on, same workloads plus 16 MiB of disk writes)"
+# loopback TCP: CONNS connections of 256 KiB each (exercises cgroup_skb and
+# inet_sock_set_state); python3 is only the traffic generator here.
+tcp_traffic() {
+	/usr/bin/python3 - "$1" <<'PY'
+import socket, sys, threading
+n = int(sys.argv[1]); data = b"x" * 262144
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
+def serve():
+    for _ in range(n):
+        c, _a = srv.accept()
+        while c.recv(65536): pass
+        c.close()
+t = threading.Thread(target=serve); t.start()
+for _ in range(n):
+    s = socket.create_connection(srv.getsockname()); s.sendall(data); s.close()
+t.join()
+PY
+}
+
+echo "# ns per program run (kernel BPF stats on, same workloads plus 64 MiB of O_DIRECT"
+echo "# writes in 64 KiB blocks and 200 loopback TCP connections)"
 start_loader --stats
 pipe_us >/dev/null
 msg_s >/dev/null
-dd if=/dev/zero of="$B/overhead-io.$$" bs=1M count=16 oflag=direct status=none
+dd if=/dev/zero of="$B/overhead-io.$$" bs=64k count=1024 oflag=direct status=none
 rm -f "$B/overhead-io.$$"
+tcp_traffic 200
 kill -TERM "$LOADER_PID"
 while read -r -t 10 line <&7; do
 	case $line in

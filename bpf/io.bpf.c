@@ -6,9 +6,8 @@
  * the submitting cgroup is remembered per request (keyed by its address) at
  * block_rq_insert, or at block_rq_issue for requests issued directly; the
  * latency runs from issue to the final completion.  Bytes are counted on
- * every (possibly partial) completion.  The in-flight map is an LRU hash:
- * requests freed without completing (merged away) age out instead of
- * filling it.
+ * every (possibly partial) completion.  The in-flight map is an LRU hash
+ * keyed by request address: entries of requests no longer in use age out.
  *
  * Network: cgroup_skb programs attached to the v2 root see every packet of
  * every socket, with bpf_skb_cgroup_id() naming the socket's cgroup; bytes
@@ -42,10 +41,22 @@ HIST_MAP(blk_hist);
 
 /* ---- block --------------------------------------------------------------- */
 
+/*
+ * Entries are reused, not deleted: request structs are preallocated and
+ * recycled, so the next I/O on the same request finds its entry and writes
+ * it in place (a lookup) instead of an LRU insert and delete (several
+ * times the cost).  cgid == 0 marks an entry whose request completed.
+ */
 static __always_inline void rq_insert(__u64 rq)
 {
+	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
 	struct inflight v = { .cgid = bpf_get_current_cgroup_id() };
 
+	if (e) {
+		e->cgid = v.cgid;
+		e->issue_ns = 0;
+		return;
+	}
 	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
 }
 
@@ -55,6 +66,8 @@ static __always_inline void rq_issue(__u64 rq)
 	struct inflight v;
 
 	if (e) {
+		if (!e->cgid) /* issued directly, without an insert */
+			e->cgid = bpf_get_current_cgroup_id();
 		e->issue_ns = bpf_ktime_get_ns();
 		return;
 	}
@@ -70,12 +83,12 @@ static __always_inline void rq_complete(__u64 rq, __u32 op, __u32 nr_bytes, __u3
 	struct tele_cg_counters *c;
 	__u64 cgid, issued;
 
-	if (!e)
+	if (!e || !e->cgid)
 		return;
 	cgid = e->cgid;
 	issued = e->issue_ns;
 	if (nr_bytes >= left)
-		bpf_map_delete_elem(&blk_inflight, &rq);
+		e->cgid = 0;
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return;
 	c = cg_counters_of(cgid);

