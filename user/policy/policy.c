@@ -154,7 +154,8 @@ int policy_hpa_raw(const struct policy_input *in)
 {
 	double ratio, cur = in->replicas_requested;
 
-	if (isnan(in->utilisation))
+	/* A negative utilisation is a broken measurement: as good as missing. */
+	if (isnan(in->utilisation) || in->utilisation < 0)
 		return -1;
 	ratio = in->utilisation / in->target_util;
 	if (fabs(ratio - 1.0) <= HPA_TOLERANCE)

@@ -160,7 +160,8 @@ int policy_validate(const struct policy_input *in, char *err, size_t errlen);
 /*
  * The raw (unstabilised, unlimited) HPA recommendation:
  * ceil(requested * utilisation / target), or the requested count when the
- * ratio is within the 0.1 tolerance.  -1 when utilisation is missing (NAN).
+ * ratio is within the 0.1 tolerance.  -1 when utilisation is missing (NAN
+ * or negative).
  * Not clamped to bounds.
  */
 int policy_hpa_raw(const struct policy_input *in);

@@ -13,20 +13,23 @@
  * width, utilisation over target, p95 latency over SLO, replicas (log scale),
  * and the share of recent steps in violation.  Features: for each state
  * variable, RL_TILINGS offset tilings of RL_TILES tiles; Q(s, a) is the sum
- * of the active weights of action a plus a bias.
+ * of the active weights of a row shared by all actions (the state's value)
+ * and of action a's own row (its advantage), plus a bias per action.
  *
- * Reward of the step that followed a decision: -(requested / needed) for
- * the replicas paid for, minus RL_VIOL_PENALTY when the step violated the
- * SLO (latency over SLO, backlog, or utilisation over 1).  One-step
- * Q-learning, gamma RL_GAMMA.
+ * Reward of a decision, credited when its replicas are ready (start-up
+ * time later, so the agent learns the effect of what it asked for):
+ * -(replicas asked / replicas the demand then needed), minus
+ * RL_VIOL_PENALTY when that step violated the SLO (latency over SLO,
+ * backlog, or utilisation over 1).  One-step Q-learning over decisions,
+ * gamma RL_GAMMA.
  *
  * Online learning guardrails: greedy actions only, step size at most
  * RL_ALPHA_ONLINE (training: RL_ALPHA_TRAIN), TD error clipped to
  * +-RL_TD_CLIP, weights clipped to +-RL_W_CLIP, no update from a step with
  * missing telemetry.
  *
- * Model file (text): "presage-rl 1 A F T N" then A biases and A*F*T*N
- * weights, whitespace separated.  Without a file the compiled-in default
+ * Model file (text): "presage-rl 2 A F T N" then A biases and (A+1)*F*T*N
+ * weights (the shared row last), whitespace separated.  Without a file the compiled-in default
  * (policy/rl_default.inc, produced by the trainer) is used.
  */
 #include "policy/internal.h"
@@ -42,13 +45,15 @@
 #define RL_FEATURES     6
 #define RL_TILINGS      4
 #define RL_TILES        8
-#define RL_GAMMA        0.8
+#define RL_GAMMA        0.5
 #define RL_ALPHA_TRAIN  0.05
 #define RL_ALPHA_ONLINE 0.005
-#define RL_TD_CLIP      5.0
-#define RL_W_CLIP       50.0
-#define RL_VIOL_PENALTY 4.0
-#define RL_NW (RL_ACTIONS * RL_FEATURES * RL_TILINGS * RL_TILES)
+#define RL_TD_CLIP      50.0
+#define RL_W_CLIP       200.0
+#define RL_VIOL_PENALTY 30.0
+#define RL_DELAY_MAX    64
+#define RL_NW ((RL_ACTIONS + 1) * RL_FEATURES * RL_TILINGS * RL_TILES)
+#define RL_SHARED RL_ACTIONS /* row of w shared by every action: the state value */
 
 static const double rl_margin[RL_ACTIONS] = { 0.0, 0.5, 1.0, 1.5, 2.0 };
 
@@ -58,9 +63,15 @@ static const double rl_default[RL_ACTIONS + RL_NW] = {
 
 struct rl {
 	double bias[RL_ACTIONS];
-	double w[RL_ACTIONS][RL_FEATURES][RL_TILINGS][RL_TILES];
-	int prev_idx[RL_FEATURES][RL_TILINGS];
-	int prev_a;              /* -1 before the first decision */
+	double w[RL_ACTIONS + 1][RL_FEATURES][RL_TILINGS][RL_TILES];
+	/* Decisions not yet credited: ring of the last RL_DELAY_MAX decisions. */
+	struct rl_entry {
+		int idx[RL_FEATURES][RL_TILINGS];
+		int a;
+		double qmax;
+		int replicas;
+	} ring[RL_DELAY_MAX];
+	long k;                  /* decisions made so far */
 	double viol_ewma;
 	bool train;
 	double epsilon;
@@ -103,7 +114,7 @@ static double q_value(const struct rl *r, int a, int idx[RL_FEATURES][RL_TILINGS
 
 	for (int i = 0; i < RL_FEATURES; i++)
 		for (int k = 0; k < RL_TILINGS; k++)
-			q += r->w[a][i][k][idx[i][k]];
+			q += r->w[a][i][k][idx[i][k]] + r->w[RL_SHARED][i][k][idx[i][k]];
 	return q;
 }
 
@@ -129,13 +140,13 @@ static double clipw(double v)
 	return v > RL_W_CLIP ? RL_W_CLIP : v < -RL_W_CLIP ? -RL_W_CLIP : v;
 }
 
-/* One Q-learning update of the previous action toward reward + gamma max Q. */
-static void learn(struct rl *r, double reward, double qnext)
+/* One Q-learning update of entry e toward reward + gamma qnext. */
+static void learn(struct rl *r, struct rl_entry *e, double reward, double qnext)
 {
-	int a = r->prev_a;
+	int a = e->a;
 	double alpha = (r->train ? RL_ALPHA_TRAIN : RL_ALPHA_ONLINE) /
-		       (RL_FEATURES * RL_TILINGS + 1);
-	double td = reward + RL_GAMMA * qnext - q_value(r, a, r->prev_idx);
+		       (2 * RL_FEATURES * RL_TILINGS + 1);
+	double td = reward + RL_GAMMA * qnext - q_value(r, a, e->idx);
 
 	if (!isfinite(td))
 		return;
@@ -143,25 +154,41 @@ static void learn(struct rl *r, double reward, double qnext)
 	r->bias[a] = clipw(r->bias[a] + alpha * td);
 	for (int i = 0; i < RL_FEATURES; i++)
 		for (int k = 0; k < RL_TILINGS; k++) {
-			double *w = &r->w[a][i][k][r->prev_idx[i][k]];
+			double *w = &r->w[a][i][k][e->idx[i][k]];
+			double *v = &r->w[RL_SHARED][i][k][e->idx[i][k]];
 
 			*w = clipw(*w + alpha * td);
+			*v = clipw(*v + alpha * td);
 		}
 }
 
-/* Reward of the step just observed; false when telemetry is missing. */
-static bool reward_of(const struct policy_input *in, double *reward, bool *viol)
+/*
+ * Credit the decision whose replicas became ready for the step just
+ * observed (lead steps earlier): its reward is the replicas it asked for
+ * over those the observed demand needed, minus the penalty if that step
+ * violated the SLO.  No update on missing telemetry.  Returns the violation.
+ */
+static bool credit(struct rl *r, const struct policy_input *in)
 {
+	long lead = (long)ceil(in->startup_s / in->step_s - 1e-9), j;
+	struct rl_entry *e;
+	bool viol;
 	int need;
 
 	if (isnan(in->demand) || isnan(in->utilisation))
 		return false;
-	*viol = in->backlog > 0 || in->utilisation > 1.0 ||
-		(in->slo_latency_ms > 0 && !(in->latency_p95_ms <= in->slo_latency_ms));
+	viol = in->backlog > 0 || in->utilisation > 1.0 ||
+	       (in->slo_latency_ms > 0 && !(in->latency_p95_ms <= in->slo_latency_ms));
+	if (lead > RL_DELAY_MAX - 2)
+		lead = RL_DELAY_MAX - 2;
+	j = r->k - 1 - lead;
+	if (j < 0)
+		return viol;
+	e = &r->ring[j % RL_DELAY_MAX];
 	need = policy_need(in, in->demand);
-	*reward = -(double)in->replicas_requested / (need > 1 ? need : 1) -
-		  (*viol ? RL_VIOL_PENALTY : 0.0);
-	return true;
+	learn(r, e, -(double)e->replicas / (need > 1 ? need : 1) - (viol ? RL_VIOL_PENALTY : 0),
+	      r->ring[(j + 1) % RL_DELAY_MAX].qmax);
+	return viol;
 }
 
 static int load_model(struct rl *r, const char *path);
@@ -179,7 +206,6 @@ static void *rl_create(const struct policy *p)
 		free(r);
 		return NULL;
 	}
-	r->prev_a = -1;
 	r->train = pp->rl_train;
 	r->epsilon = pp->rl_epsilon;
 	r->seed = pp->seed ? pp->seed : 1;
@@ -199,25 +225,25 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 		     struct policy_output *out)
 {
 	struct rl *r = st;
-	int idx[RL_FEATURES][RL_TILINGS];
-	double f[RL_FEATURES], reward, qbest, z;
+	struct rl_entry *e = &r->ring[r->k % RL_DELAY_MAX];
+	double f[RL_FEATURES], qbest, z;
 	struct policy_band lead, win;
-	bool viol = false, have = reward_of(in, &reward, &viol);
 	int a;
 
-	if (have)
-		r->viol_ewma = 0.9 * r->viol_ewma + 0.1 * viol;
 	features(in, f, r->viol_ewma);
-	tiles(f, idx);
-	a = rl_choose(r, idx, &qbest);
-	if (have && r->prev_a >= 0)
-		learn(r, reward, qbest);
-	r->prev_a = a;
-	memcpy(r->prev_idx, idx, sizeof(idx));
+	tiles(f, e->idx);
+	a = rl_choose(r, e->idx, &qbest);
+	e->a = a;
+	e->qmax = qbest;
+	e->replicas = in->replicas_requested;
+	r->k++;
+	if (!isnan(in->demand))
+		r->viol_ewma = 0.9 * r->viol_ewma + 0.1 * credit(r, in);
 	if (!in->fc.valid || isnan(in->fc.point) || isnan(in->fc.upper)) {
 		int raw = policy_hpa_raw(in);
 
 		out->replicas = raw > in->replicas_requested ? raw : in->replicas_requested;
+		e->replicas = out->replicas;
 		policy_reason_add(out, "rl: forecast missing, hpa floor %d, not scaling down", raw);
 		return 0;
 	}
@@ -233,6 +259,7 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 	}
 	policy_reason_add(out, "rl: margin %.1f of the interval (q %.3g)", z, qbest);
 	out->replicas = predictive_rule(in, &lead, &win, out);
+	e->replicas = out->replicas;
 	return 0;
 }
 
@@ -244,7 +271,7 @@ static int load_model(struct rl *r, const char *path)
 
 	if (!f)
 		return -errno;
-	if (fscanf(f, "presage-rl %d %d %d %d %d", &ver, &na, &nf, &nt, &nn) != 5 || ver != 1 ||
+	if (fscanf(f, "presage-rl %d %d %d %d %d", &ver, &na, &nf, &nt, &nn) != 5 || ver != 2 ||
 	    na != RL_ACTIONS || nf != RL_FEATURES || nt != RL_TILINGS || nn != RL_TILES)
 		ok = 0;
 	for (int i = 0; ok && i < RL_ACTIONS; i++)
@@ -274,7 +301,7 @@ int policy_rl_save(const struct policy *p, const char *path)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "presage-rl 1 %d %d %d %d\n", RL_ACTIONS, RL_FEATURES, RL_TILINGS, RL_TILES);
+	fprintf(f, "presage-rl 2 %d %d %d %d\n", RL_ACTIONS, RL_FEATURES, RL_TILINGS, RL_TILES);
 	for (int i = 0; i < RL_ACTIONS; i++)
 		fprintf(f, "%.6g%c", r->bias[i], i + 1 < RL_ACTIONS ? ' ' : '\n');
 	for (int i = 0; i < RL_NW; i++)

@@ -38,10 +38,9 @@ static void size_cpu(const struct policy_params *pp, const struct policy_input *
 	total = total > 0 ? total * (1.0 + pp->cpu_headroom) : 0;
 	n = out->replicas > 0 ? out->replicas : 1;
 	if (total / n > b->cpu_max) {
-		int more = (int)ceil(total / b->cpu_max - 1e-9);
+		double q = ceil(total / b->cpu_max - 1e-9);
+		int more = q > b->max_replicas ? b->max_replicas : (int)q;
 
-		if (more > b->max_replicas)
-			more = b->max_replicas;
 		if (more > n) {
 			policy_reason_add(out, "cpu %.3g cores needs %d replicas at %.3g max", total,
 					  more, b->cpu_max);
