@@ -324,7 +324,8 @@ unsigned int act_weight_to_shares(unsigned int weight)
 		weight = 1;
 	if (weight > 10000)
 		weight = 10000;
-	return 2 + (unsigned int)(((unsigned long)(weight - 1) * 262142UL) / 9999UL);
+	/* Rounded both ways so weight -> shares -> weight is exact. */
+	return 2 + (unsigned int)(((unsigned long)(weight - 1) * 262142UL + 4999UL) / 9999UL);
 }
 
 unsigned int act_shares_to_weight(unsigned int shares)
@@ -333,5 +334,5 @@ unsigned int act_shares_to_weight(unsigned int shares)
 		shares = 2;
 	if (shares > 262144)
 		shares = 262144;
-	return 1 + (unsigned int)(((unsigned long)(shares - 2) * 9999UL) / 262142UL);
+	return 1 + (unsigned int)(((unsigned long)(shares - 2) * 9999UL + 131071UL) / 262142UL);
 }

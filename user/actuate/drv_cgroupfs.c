@@ -117,7 +117,7 @@ static int write_file(const char *root, const char *cg, const char *file, const 
 	int fd, err;
 
 	snprintf(path, sizeof(path), "%s%s/%s", root, cg, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, s, strlen(s));
