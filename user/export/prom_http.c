@@ -196,6 +196,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 
+	/* Checked first: suppressed debug lines would still be counted and reported. */
+	if (log_get_level() < LOG_DEBUG)
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	LOG_RATELIMITED(LOG_DEBUG, "http: %s", msg);
