@@ -63,6 +63,9 @@ struct daemon_status {
 	char bpf_prog_names[32][32];
 	int n_progs;
 	bool docker_connected;
+	size_t tracked_cgroups;        /* entries in the daemon's cgroup table */
+	int64_t bpf_map_entries;       /* per-cgroup entries in the telemetry maps, -1 unknown */
+	int64_t req_map_entries;       /* per-cgroup entries in the request maps */
 	double started;                /* unix seconds */
 	double tick_seconds;
 	double last_tick_duration;     /* seconds spent building the last snapshot */

@@ -1,0 +1,304 @@
+/*
+ * engine_act.c - from a group's forecast to a scaling decision and, for
+ * enabled groups, to the runtime: the policy input is assembled here, the
+ * policy decides (user/policy), and the actuation layer (user/actuate)
+ * applies it under the daemon's own rate limits and cooldown.
+ *
+ * Scaling metric: requests/s when the group has request telemetry and a
+ * per-replica capacity (label presage.capacity or config), else CPU cores
+ * with a replica's CPU limit (presage.cpu.max, else one core) as capacity -
+ * the HPA-on-CPU convention.  Missing telemetry never scales down: the
+ * policies treat a NAN demand as "hold".
+ */
+#include "daemon/engine_priv.h"
+
+#include "common/log.h"
+#include "containers/registry.h"
+#include "core/bus.h"
+#include "model/profile.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct registry *engine_registry;
+
+static enum policy_prio prio_of(enum ctr_priority p)
+{
+	switch (p) {
+	case PRIO_HIGH: return POLICY_PRIO_HIGH;
+	case PRIO_LOW: return POLICY_PRIO_BEST_EFFORT;
+	default: return POLICY_PRIO_NORMAL;
+	}
+}
+
+/*
+ * The group's settings: labels of its first member (registry) overlaid by
+ * the config's services.<name> entry, which wins when present.
+ */
+static bool group_settings(const struct group *g, const struct snapshot *s,
+			   struct ctr_identity *id, struct ctr_settings *st)
+{
+	const struct cfg_service *cs = cfg_service_find(engine.cfg, g->key);
+	bool found = false;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < s->n && !found; i++) {
+		const struct cont_snap *c = &s->c[i];
+
+		if (strcmp(c->service[0] ? c->service : c->id, g->key))
+			continue;
+		found = engine_registry && registry_lookup(engine_registry, c->cgroup_id, id) == 0;
+	}
+	if (found)
+		*st = id->settings;
+	if (!cs)
+		return found && st->enabled;
+	st->enabled = true;
+	if (cs->min || cs->max) { st->min = cs->min; st->max = cs->max; }
+	if (cs->policy[0]) snprintf(st->policy, sizeof(st->policy), "%s", cs->policy);
+	if (cs->slo_latency_ms > 0) st->slo_latency_ms = cs->slo_latency_ms;
+	if (cs->target > 0) st->target = cs->target;
+	if (cs->capacity > 0) st->capacity = cs->capacity;
+	if (cs->cpu_max > 0) { st->cpu_min = cs->cpu_min; st->cpu_max = cs->cpu_max; }
+	if (cs->memory_max > 0) {
+		st->mem_min = (int64_t)cs->memory_min;
+		st->mem_max = (int64_t)cs->memory_max;
+	}
+	if (cs->cost > 0) st->cost = cs->cost;
+	return true;
+}
+
+static void band_of(struct policy_band *b, const struct fcast_point *p)
+{
+	b->valid = isfinite(p->point);
+	b->point = p->point;
+	b->lower = p->lower;
+	b->upper = p->upper;
+}
+
+static int current_replicas(const struct group *g, int members)
+{
+	struct act_group ag = { 0 };
+	int n;
+
+	if (!engine.act || !g->service[0])
+		return members;
+	snprintf(ag.service, sizeof(ag.service), "%s", g->service);
+	return act_replicas(engine.act, &ag, &n) == 0 && n > 0 ? n : members;
+}
+
+static void build_input(const struct group *g, const struct ctr_settings *st,
+			const struct snapshot *s, struct policy_input *in)
+{
+	const struct ginsight *gi = &g->ins;
+	bool by_req = st->capacity > 0 && isfinite(gi->last[SM_REQUESTS_PER_SEC]);
+	int m = by_req ? SM_REQUESTS_PER_SEC : SM_CPU_CORES;
+
+	memset(in, 0, sizeof(*in));
+	in->now = s->time;
+	in->step_s = engine.cfg->model_step_seconds;
+	band_of(&in->fc, &gi->fc[m][ENGINE_HORIZONS - 1]);
+	band_of(&in->fc_window, &gi->fc_window[m]);
+	in->replicas_requested = current_replicas(g, g->members);
+	in->replicas_ready = g->members;
+	in->demand = gi->last[m];
+	in->capacity = by_req ? st->capacity : st->cpu_max > 0 ? st->cpu_max : 1.0;
+	in->utilisation = in->replicas_ready > 0 && isfinite(in->demand)
+				  ? in->demand / (in->replicas_ready * in->capacity) : NAN;
+	in->latency_p95_ms = gi->last[SM_REQ_P95_SECONDS] * 1000;
+	in->startup_s = gi->horizon_s[ENGINE_HORIZONS - 1];
+	in->slo_latency_ms = st->slo_latency_ms;
+	in->target_util = st->target > 0 ? st->target : 0.7;
+	in->cost_per_replica_hour = st->cost;
+	in->bounds.min_replicas = st->min > 0 ? st->min : 1;
+	in->bounds.max_replicas = st->max > 0 ? st->max : ACT_MAX_REPLICAS;
+	in->bounds.cpu_min = st->cpu_min;
+	in->bounds.cpu_max = st->cpu_max;
+	in->bounds.mem_min = (double)st->mem_min;
+	in->bounds.mem_max = (double)st->mem_max;
+	in->prio = prio_of(st->priority);
+	band_of(&in->cpu, &gi->fc[SM_CPU_CORES][ENGINE_HORIZONS - 1]);
+	band_of(&in->mem, &gi->fc[SM_MEMORY_BYTES][ENGINE_HORIZONS - 1]);
+	if (in->mem.valid && g->members > 0) { /* per replica */
+		in->mem.point /= g->members;
+		in->mem.lower /= g->members;
+		in->mem.upper /= g->members;
+	}
+	in->oom_kills = (int)(g->oom_total - g->oom_prev);
+}
+
+/* Daemon-level guard: cooldown after an action and at most N actions a minute. */
+static bool may_act(struct group *g, double now, char *why, size_t len)
+{
+	unsigned int recent = 0;
+	int max = engine.cfg->actuation.max_actions_per_minute;
+
+	if (now - g->last_action < engine.cfg->actuation.cooldown_seconds) {
+		snprintf(why, len, "in cooldown (%.0fs left)",
+			 engine.cfg->actuation.cooldown_seconds - (now - g->last_action));
+		return false;
+	}
+	for (unsigned int i = 0; i < g->n_actions && i < 64; i++)
+		recent += now - g->action_times[i] < 60;
+	if (max > 0 && recent >= (unsigned int)max) {
+		snprintf(why, len, "rate limit: %u actions in the last minute", recent);
+		return false;
+	}
+	return true;
+}
+
+static void note_action(struct group *g, double now)
+{
+	g->last_action = now;
+	g->action_times[g->n_actions++ % 64] = now;
+}
+
+static void apply_replicas(struct group *g, const struct ctr_settings *st,
+			   const struct policy_output *out, double now)
+{
+	struct act_group ag = { .enabled = true, .min = g->ins.in.bounds.min_replicas,
+				.max = g->ins.in.bounds.max_replicas };
+	int rc;
+
+	snprintf(ag.service, sizeof(ag.service), "%s", g->service);
+	rc = act_scale(engine.act, &ag, out->replicas, out->reason);
+	if (rc == 0) {
+		note_action(g, now);
+		g->ins.actions[out->replicas > g->ins.in.replicas_requested ? 0 : 1]++;
+		snprintf(g->ins.action_result, sizeof(g->ins.action_result), "scaled %s to %d",
+			 g->service, out->replicas);
+	} else {
+		snprintf(g->ins.action_result, sizeof(g->ins.action_result),
+			 "scaling %s failed: %s", g->service, strerror(-rc));
+	}
+}
+
+/* Resize every member whose limit differs by more than 10% from the decision. */
+static void apply_limits(struct group *g, const struct snapshot *s,
+			 const struct policy_output *out, double now)
+{
+	struct ctr_identity id;
+	struct act_target t;
+	struct act_resize r = { .cpus = out->cpu_limit, .memory = (int64_t)out->mem_limit,
+				.cpu_weight = (unsigned int)out->cpu_weight };
+	int done = 0;
+
+	if (!(r.cpus > 0) && !(r.memory > 0))
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cont_snap *c = &s->c[i];
+
+		if (strcmp(c->service[0] ? c->service : c->id, g->key) || !c->enabled)
+			continue;
+		if (!engine_registry || registry_lookup(engine_registry, c->cgroup_id, &id))
+			continue;
+		act_target_from_identity(&t, &id);
+		if (act_resize(engine.act, &t, &r, out->reason) == 0)
+			done++;
+	}
+	if (done) {
+		note_action(g, now);
+		g->ins.actions[2]++;
+		snprintf(g->ins.action_result, sizeof(g->ins.action_result),
+			 "resized %d container(s): %.2f cores, %lld bytes", done, r.cpus,
+			 (long long)r.memory);
+	}
+}
+
+void engine_decide(struct group *g, const struct snapshot *s)
+{
+	struct ctr_identity id;
+	struct ctr_settings st;
+	struct policy_output out;
+	const char *pname;
+	char why[96];
+
+	if (!group_settings(g, s, &id, &st))
+		return;
+	pname = st.policy[0] ? st.policy : engine.cfg->policy.default_policy;
+	if (!g->pol || strcmp(policy_name(g->pol), pname)) {
+		policy_free(g->pol);
+		g->pol = policy_new(pname, NULL);
+		if (!g->pol) {
+			LOG_RATELIMITED(LOG_WARN, "engine: no policy '%s' for %s: %s", pname, g->key,
+					strerror(errno));
+			return;
+		}
+	}
+	build_input(g, &st, s, &g->ins.in);
+	policy_decide(g->pol, &g->ins.in, &out);
+	g->oom_prev = g->oom_total;
+	g->ins.out = out;
+	g->ins.has_decision = true;
+	g->ins.decided_at = s->time;
+	snprintf(g->ins.policy, sizeof(g->ins.policy), "%s", pname);
+	g->ins.action_result[0] = '\0';
+	if (!engine.act)
+		return;
+	if (!may_act(g, s->time, why, sizeof(why))) {
+		snprintf(g->ins.action_result, sizeof(g->ins.action_result), "held: %s", why);
+		return;
+	}
+	if (g->service[0] && out.replicas != g->ins.in.replicas_requested)
+		apply_replicas(g, &st, &out, s->time);
+	else
+		apply_limits(g, s, &out, s->time);
+}
+
+/* DESIGN.md: the docker driver when a Docker socket answers, else cgroupfs. */
+static bool docker_answers(const struct presage_config *cfg)
+{
+	const char *host = cfg->docker.host[0] ? cfg->docker.host : getenv("DOCKER_HOST");
+	struct docker_client *dc = docker_client_new(host && *host ? host
+								: "unix:///var/run/docker.sock");
+	struct docker_response r = { 0 };
+	bool ok;
+
+	if (!dc)
+		return false;
+	ok = docker_request_sync(dc, "GET", "/_ping", NULL, 1000, &r) == 0;
+	docker_response_release(&r);
+	docker_client_free(dc);
+	return ok;
+}
+
+void engine_act_open(void)
+{
+	struct act_config ac = { 0 };
+	const char *name = engine.cfg->driver;
+	const char **cgs = NULL;
+	size_t n = 0;
+
+	if (!strcmp(name, "auto"))
+		name = docker_answers(engine.cfg) ? "docker" : "cgroupfs";
+	for (int i = 0; i < engine.cfg->n_services; i++)
+		n += (size_t)engine.cfg->services[i].n_cgroups;
+	cgs = n ? calloc(n, sizeof(*cgs)) : NULL;
+	n = 0;
+	for (int i = 0; cgs && i < engine.cfg->n_services; i++)
+		for (int k = 0; k < engine.cfg->services[i].n_cgroups; k++)
+			cgs[n++] = engine.cfg->services[i].cgroups[k];
+	ac.docker_host = engine.cfg->docker.host[0] ? engine.cfg->docker.host : NULL;
+	ac.timeout_ms = engine.cfg->docker.timeout_ms;
+	ac.cgroups = cgs;
+	ac.n_cgroups = n;
+	ac.dry_run = engine.cfg->dry_run;
+	engine.act = act_driver_new(name, &ac);
+	free(cgs);
+	if (!engine.act) {
+		log_warn("actuation driver '%s' unavailable (%s): decisions are explained, not applied",
+			 name, strerror(errno));
+		return;
+	}
+	snprintf(engine.act_name, sizeof(engine.act_name), "%s", name);
+	log_info("actuation through the %s driver%s", name, ac.dry_run ? " (dry run)" : "");
+}
+
+void engine_act_close(void)
+{
+	act_driver_free(engine.act);
+	engine.act = NULL;
+}
