@@ -52,7 +52,8 @@ dockerd_start() {
 	DOCKERD_HOST=unix://$DOCKERD_SOCK
 	cleanup_push "DOCKERD_DIR='$DOCKERD_DIR' DOCKERD_PID=\$(cat '$DOCKERD_DIR/pid' 2>/dev/null) dockerd_destroy"
 	echo "$DOCKERD_NS" >"$DOCKERD_DIR/ns"
-	printf '%s\n' "${DOCKERD_EXTRA[@]}" >"$DOCKERD_DIR/extra"
+	: >"$DOCKERD_DIR/extra"
+	[ ${#DOCKERD_EXTRA[@]} -eq 0 ] || printf '%s\n' "${DOCKERD_EXTRA[@]}" >"$DOCKERD_DIR/extra"
 	_dockerd_launch || return 1
 	echo "$DOCKERD_PID" >"$DOCKERD_DIR/pid"
 }
@@ -112,6 +113,7 @@ dockerd_save() {
 dockerd_use() {
 	local v
 	for v in DIR NS SOCK HOST PID; do eval "DOCKERD_$v=\${${1}_$v}"; done
+	mapfile -t DOCKERD_EXTRA <"$DOCKERD_DIR/extra"
 }
 
 bb_image_import() {
