@@ -35,6 +35,14 @@ struct hpa {
  */
 int hpa_step(struct hpa *h, const struct policy_input *in, struct policy_output *out);
 
+/*
+ * Sanitise a demand forecast band: false when absent or NAN; negatives
+ * count as 0, upper >= point >= lower, and everything capped at
+ * POLICY_TRUST_PEAK x the observed peak plus one replica at target.
+ */
+bool policy_band_clean(const struct policy_input *in, const struct policy_band *b,
+		       struct policy_band *o);
+
 /* The driver's private state (what ops->create returned). */
 void *policy_state(const struct policy *p);
 

@@ -8,8 +8,9 @@
  * recommendation of the moment (the reactive safety net catches what the
  * forecast missed); never scale down when telemetry or the forecast is
  * missing.  Adversarial forecasts are defused before use: NAN makes the
- * forecast absent, negatives count as 0, and a huge value asks for at most
- * max replicas (bounds are applied after the driver).
+ * forecast absent, negatives count as 0, and a value beyond four times
+ * the observed peak is cut to it (policy_band_clean); bounds are applied after
+ * the driver.
  *
  * oracle (simulator only): fed perfect foresight by the simulator - fc.upper
  * is the largest true demand between now and the lead time - it asks for
@@ -92,14 +93,18 @@ int predictive_rule(const struct policy_input *in, const struct policy_band *lea
 	return want;
 }
 
-/* Sanitise a forecast band: false when absent or NAN; negatives count as 0. */
-static bool band_clean(const struct policy_band *b, struct policy_band *o)
+bool policy_band_clean(const struct policy_input *in, const struct policy_band *b,
+		       struct policy_band *o)
 {
+	double cap = INFINITY;
+
 	if (!b->valid || isnan(b->point) || isnan(b->upper))
 		return false;
+	if (isfinite(in->demand_peak) && in->demand_peak > 0)
+		cap = POLICY_TRUST_PEAK * in->demand_peak + in->capacity * in->target_util;
 	o->valid = true;
-	o->point = b->point > 0 ? b->point : 0;
-	o->upper = b->upper > o->point ? b->upper : o->point;
+	o->point = fmin(cap, b->point > 0 ? b->point : 0);
+	o->upper = fmin(cap, b->upper > o->point ? b->upper : o->point);
 	o->lower = b->lower < o->point ? b->lower : o->point;
 	return true;
 }
@@ -110,13 +115,13 @@ static int predictive_decide(struct policy *p, void *st, const struct policy_inp
 	struct policy_band lead, win;
 	int raw;
 
-	if (!band_clean(&in->fc, &lead)) {
+	if (!policy_band_clean(in, &in->fc, &lead)) {
 		raw = policy_hpa_raw(in);
 		out->replicas = imax(in->replicas_requested, raw);
 		policy_reason_add(out, "forecast missing: hpa floor %d, never scaling down", raw);
 		return 0;
 	}
-	if (!band_clean(&in->fc_window, &win))
+	if (!policy_band_clean(in, &in->fc_window, &win))
 		win = lead;
 	win.point = fmax(win.point, lead.point);
 	win.upper = fmax(win.upper, lead.upper);

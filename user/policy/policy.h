@@ -67,6 +67,7 @@ struct policy_input {
 	int replicas_requested;  /* current requested replicas (HPA "current") */
 	int replicas_ready;
 	double demand;           /* observed demand of the last step; NAN = missing */
+	double demand_peak;      /* highest demand observed recently; 0/NAN = unknown */
 	double backlog;          /* requests queued beyond capacity (0 if none/unknown) */
 	double utilisation;      /* demand over ready capacity; NAN = missing */
 	double latency_p95_ms;   /* observed p95; NAN = missing, INFINITY = overloaded */
@@ -116,6 +117,16 @@ struct policy_ops {
 /* Driver table (NULL-terminated) and lookup by name (NULL for unknown). */
 extern const struct policy_ops *const policy_drivers[];
 const struct policy_ops *policy_lookup(const char *name);
+
+/*
+ * A forecast is trusted up to POLICY_TRUST_PEAK times the recent observed
+ * peak (plus one replica's worth): a model blowing up on a spike or on too
+ * little history must not buy max replicas for demand never seen.
+ */
+#define POLICY_TRUST_PEAK 4.0
+
+/* The default policy for services that name none. */
+#define POLICY_DEFAULT "predictive"
 
 /* Tunables; zero fields take defaults. */
 struct policy_params {

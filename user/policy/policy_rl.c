@@ -239,7 +239,7 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 	r->k++;
 	if (!isnan(in->demand))
 		r->viol_ewma = 0.9 * r->viol_ewma + 0.1 * credit(r, in);
-	if (!in->fc.valid || isnan(in->fc.point) || isnan(in->fc.upper)) {
+	if (!policy_band_clean(in, &in->fc, &lead)) {
 		int raw = policy_hpa_raw(in);
 
 		out->replicas = raw > in->replicas_requested ? raw : in->replicas_requested;
@@ -248,14 +248,11 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 		return 0;
 	}
 	z = rl_margin[a];
-	lead.valid = win.valid = true;
-	lead.point = fmax(0, in->fc.point);
-	lead.upper = lead.point + z * fmax(0, in->fc.upper - lead.point);
-	lead.lower = lead.point;
+	lead.upper = lead.point + z * (lead.upper - lead.point);
 	win = lead;
-	if (in->fc_window.valid && !isnan(in->fc_window.point) && !isnan(in->fc_window.upper)) {
-		win.point = fmax(lead.point, in->fc_window.point);
-		win.upper = fmax(lead.upper, win.point + z * fmax(0, in->fc_window.upper - win.point));
+	if (policy_band_clean(in, &in->fc_window, &win)) {
+		win.point = fmax(lead.point, win.point);
+		win.upper = fmax(lead.upper, win.point + z * fmax(0, win.upper - win.point));
 	}
 	policy_reason_add(out, "rl: margin %.1f of the interval (q %.3g)", z, qbest);
 	out->replicas = predictive_rule(in, &lead, &win, out);

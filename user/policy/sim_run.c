@@ -122,6 +122,7 @@ struct run {
 	int req, ready;
 	double backlog;       /* requests queued at the end of the last step */
 	double util, lat_ms;  /* observations of the last step */
+	double peak;          /* highest observed demand so far (NAN before any) */
 	double *lat;          /* p95 of steps without backlog */
 	size_t nlat;
 };
@@ -165,6 +166,7 @@ static void build_input(const struct run *r, size_t t, struct policy_input *in)
 	in->replicas_requested = r->req;
 	in->replicas_ready = r->ready;
 	in->demand = obs;
+	in->demand_peak = r->peak;
 	in->backlog = r->backlog;
 	in->utilisation = isnan(obs) ? NAN : r->util;
 	in->latency_p95_ms = isnan(obs) ? NAN : r->lat_ms;
@@ -262,7 +264,7 @@ static int run_init(struct run *r, const struct sim_trace *tr, const struct sim_
 	n0 = n0 < sp->min_replicas ? sp->min_replicas : n0 > sp->max_replicas ? sp->max_replicas
 									      : n0;
 	r->req = r->ready = n0;
-	r->util = r->lat_ms = NAN;
+	r->util = r->lat_ms = r->peak = NAN;
 	return 0;
 }
 
@@ -275,6 +277,8 @@ static int run_step(struct run *r, size_t t, struct sim_result *res, struct sim_
 
 	r->ready += r->pend[t % m];
 	r->pend[t % m] = 0;
+	if (t && !isnan(r->tr->obs[t - 1]) && !(r->tr->obs[t - 1] <= r->peak))
+		r->peak = r->tr->obs[t - 1];
 	build_input(r, t, &in);
 	e = policy_decide(r->p, &in, &out);
 	if (e) {
