@@ -337,13 +337,19 @@ int sim_run(const struct sim_trace *tr, const struct sim_forecast *fc, const cha
 	    const struct sim_params *sp, sim_step_fn cb, void *arg, struct sim_result *res,
 	    char *err, size_t errlen)
 {
-	struct policy *p = policy_new(policy, &sp->pp);
+	struct policy *p;
 	int e;
 
+	if (!policy_lookup(policy)) {
+		snprintf(err, errlen, "unknown policy %s", policy);
+		return -ENOENT;
+	}
+	p = policy_new(policy, &sp->pp);
 	if (!p) {
 		e = errno ? errno : ENOMEM;
-		if (e == ENOENT)
-			snprintf(err, errlen, "unknown policy %s", policy);
+		if (strcmp(policy, "rl") == 0 && sp->pp.rl_model)
+			snprintf(err, errlen, "failed to load rl model %s: %s", sp->pp.rl_model,
+				 e == EBADMSG ? "not a presage-rl model of this version" : strerror(e));
 		else
 			snprintf(err, errlen, "failed to create policy %s: %s", policy, strerror(e));
 		return -e;
