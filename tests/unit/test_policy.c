@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A service of `cur` ready replicas of 10 req/s at target 0.7, bounds 1..50. */
 static struct policy_input base_input(int cur, double util)
@@ -355,6 +357,67 @@ static void test_queue(void **state)
 	assert_true(queue_p95(queue_need(95, 10, 1.0, 0.35, 100) - 1, 95, 10) > 0.35);
 }
 
+static void test_forecast_trusted_to_peak(void **state)
+{
+	const char *names[] = { "predictive", "rl" };
+
+	for (int i = 0; i < 2; i++) {
+		struct policy *p = policy_new(names[i], NULL);
+		struct policy_input in = base_input(2, 0.7);
+
+		/* A blown-up forecast (1e9 req/s) after a peak of 10 req/s is cut to
+		 * 4 x 10 + 7 = 47 req/s: 7 replicas at most, not max. */
+		in.demand_peak = 10;
+		set_fc(&in, 1e9, 0, 1e9);
+		assert_true(decide(p, &in) <= queue_need(47, 10, 0.7, 0.5, 50));
+		/* No known peak: only the bounds limit it. */
+		in.demand_peak = 0;
+		assert_int_equal(decide(p, &in), 50);
+		/* The HPA floor holds for RL whatever margin it picks. */
+		in = base_input(5, 1.4);
+		set_fc(&in, 0, 0, 0);
+		assert_true(decide(p, &in) >= 10);
+		policy_free(p);
+	}
+}
+
+static void test_rl_model_roundtrip(void **state)
+{
+	char path[] = "/tmp/test_policy_rl_XXXXXX";
+	int fd = mkstemp(path);
+	struct policy_params pp = { .rl_model = path };
+	struct policy *a = policy_new("rl", NULL), *b;
+	struct policy_input in = base_input(4, 0.9);
+	struct policy_output oa, ob;
+	FILE *f;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(policy_rl_save(a, path), 0);
+	b = policy_new("rl", &pp);
+	assert_non_null(b);
+	set_fc(&in, 50, 30, 70);
+	assert_int_equal(policy_decide(a, &in, &oa), 0);
+	assert_int_equal(policy_decide(b, &in, &ob), 0);
+	assert_int_equal(oa.replicas, ob.replicas);
+	assert_string_equal(oa.reason, ob.reason);
+	/* The last decision is kept for explain. */
+	assert_true(policy_last(b, &in, &ob));
+	assert_int_equal(in.replicas_requested, 4);
+	assert_int_equal(ob.replicas, oa.replicas);
+	/* Not a model, or truncated: refused. */
+	f = fopen(path, "w");
+	fprintf(f, "presage-rl 2 5 6 4 8\n1 2 3\n");
+	fclose(f);
+	assert_null(policy_new("rl", &pp));
+	assert_int_equal(errno, EBADMSG);
+	unlink(path);
+	assert_int_equal(policy_rl_save(a, "/nonexistent-dir/x"), -ENOENT);
+	policy_free(a);
+	policy_free(b);
+	policy_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_vertical),
 		cmocka_unit_test(test_cpu_weight),
 		cmocka_unit_test(test_queue),
+		cmocka_unit_test(test_forecast_trusted_to_peak),
+		cmocka_unit_test(test_rl_model_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
