@@ -177,7 +177,7 @@ static int forecast_offline(const struct fc_opts *o)
 	if (!(step > 0)) {
 		step = 60; /* one row: no interval to learn the step from */
 		fprintf(stderr, "presage: forecast: %s has one row, assuming a 60 s step\n",
-			o->input);
+			strcmp(o->input, "-") ? o->input : "<stdin>");
 	}
 	if (parse_horizon(o->horizon, step, &h)) {
 		cli_err("forecast", "bad --horizon '%s': steps (12) or a duration (90s, 5m, 1h)",
