@@ -140,7 +140,8 @@ double act_startup_seconds(struct act_driver *d, const char *service);
 void act_record_startup(struct act_driver *d, const char *service, double seconds);
 
 /*
- * Swarm driver only: group of Swarm service `service` (name or id) from its
+ * Swarm and docker drivers (the docker driver hands Swarm services to the
+ * swarm ops): group of Swarm service `service` (name or id) from its
  * service labels (presage.enable, presage.min, presage.max).  0, -ENOENT,
  * -EOPNOTSUPP (other driver or a global service), or the API error.
  */

@@ -6,6 +6,8 @@
  *
  * A group is the set of containers labelled presage.service=NAME (else
  * com.docker.compose.service=NAME); its replica count is the number running.
+ * A group that is a Swarm service on the same endpoint is handed to the
+ * swarm driver's ops, so the default driver also scales Swarm services.
  * Only containers labelled presage.managed-by=presage are ever removed, so a
  * user's own containers survive any scale-down.  A scale-up that fails part
  * way removes every container it created before returning the error.
@@ -154,6 +156,30 @@ static int list_members(struct act_driver *d, const char *service, struct docker
 	return n;
 }
 
+extern const struct act_ops act_swarm_ops;
+
+/*
+ * Is the group a Swarm service on this endpoint?  Then the swarm driver's
+ * ops (which use the same client) scale it: cloning a task container would
+ * make a replica Swarm does not know.  Quiet: 404, or 503 on a daemon that
+ * is not a swarm manager, just mean "no".
+ */
+static bool is_swarm_service(struct act_driver *d, const char *service)
+{
+	struct docker_response r;
+	char path[256], *enc;
+	int rc;
+
+	enc = curl_easy_escape(NULL, service, 0);
+	if (!enc)
+		return false;
+	snprintf(path, sizeof(path), "/services/%s", enc);
+	curl_free(enc);
+	rc = call(d, "GET", path, NULL, 0, &r);
+	docker_response_release(&r);
+	return rc == 0;
+}
+
 static int docker_replicas(struct act_driver *d, const struct act_group *g, int *out)
 {
 	struct docker_summary *m = calloc(MAX_MEMBERS, sizeof(*m));
@@ -161,6 +187,10 @@ static int docker_replicas(struct act_driver *d, const struct act_group *g, int 
 
 	if (!m)
 		return -ENOMEM;
+	if (is_swarm_service(d, g->service)) {
+		free(m);
+		return act_swarm_ops.replicas(d, g, out);
+	}
 	n = list_members(d, g->service, m, MAX_MEMBERS);
 	for (i = 0; i < n; i++)
 		running += m[i].running;
@@ -404,6 +434,10 @@ static int docker_scale(struct act_driver *d, const struct act_group *g, int fro
 
 	if (!m)
 		return -ENOMEM;
+	if (is_swarm_service(d, g->service)) {
+		free(m);
+		return act_swarm_ops.scale(d, g, from, to);
+	}
 	n = list_members(d, g->service, m, MAX_MEMBERS);
 	if (n < 0)
 		rc = n;

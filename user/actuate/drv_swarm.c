@@ -24,6 +24,8 @@
 
 #define UPDATE_RETRIES 5
 
+extern const struct act_ops act_swarm_ops, act_docker_ops;
+
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -185,7 +187,7 @@ int act_swarm_group(struct act_driver *d, const char *service, struct act_group 
 	struct docker_service s;
 	int rc;
 
-	if (d->ops->scale != swarm_scale)
+	if (d->ops != &act_swarm_ops && d->ops != &act_docker_ops)
 		return -EOPNOTSUPP;
 	rc = get_service(d, service, &s);
 	if (rc < 0)

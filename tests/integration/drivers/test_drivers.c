@@ -586,6 +586,12 @@ static void test_swarm_scale_and_dry_run(void **state)
 	act_driver_free(dry);
 	assert_int_equal(act_scale(d, &g, 1, "test_swarm_down"), 0);
 	assert_int_equal(service_replicas("sw-web", &running), 1);
+	/* The default docker driver recognises a Swarm service and scales it as one. */
+	act_driver_free(d);
+	d = driver("docker", swarm_host, false);
+	assert_int_equal(act_swarm_group(d, "sw-web", &g), 0);
+	assert_int_equal(act_scale(d, &g, 2, "test_docker_on_swarm"), 0);
+	assert_int_equal(service_replicas("sw-web", &running), 2);
 	api_ok(swarm, "DELETE", "/services/sw-web", NULL);
 	act_driver_free(d);
 }
