@@ -1,0 +1,269 @@
+/*
+ * requests.c - cost of the request telemetry on a real HTTP server.
+ *
+ * Runs tests/helpers/req_httpd (no delay: the server is CPU-bound, the worst
+ * case for per-request overhead) under wrk, alternately without and with
+ * the request programs attached (order swapped every round so drift hits
+ * both arms alike), and prints the median requests/s of each arm, their
+ * ratio, and the nanoseconds per BPF program run measured by the kernel
+ * (kernel.bpf_stats_enabled is switched on for the run and restored).
+ *
+ * usage: requests [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-k] (-k: Connection: close)
+ * Needs root.  The helper is found under $PRESAGE_BUILD (default ./build).
+ */
+#include "telemetry/requests.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ROUNDS 31
+
+static char lua_path[64];
+static pid_t server_pid;
+static char stats_prev = '0';
+
+static void cleanup(void)
+{
+	FILE *f;
+
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
+	if (lua_path[0])
+		unlink(lua_path);
+	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "w");
+	if (f) {
+		fputc(stats_prev, f);
+		fclose(f);
+	}
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Enable BPF run-time statistics, remembering the previous setting. */
+static void stats_enable(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+
+	if (f) {
+		int c = fgetc(f);
+
+		stats_prev = c == '1' ? '1' : '0';
+		fclose(f);
+	}
+	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "w");
+	if (f) {
+		fputc('1', f);
+		fclose(f);
+	}
+}
+
+static pid_t spawn(char *const argv[], int *out)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
+static int start_server(const char *build)
+{
+	char bin[256], line[64];
+	char *argv[] = { bin, "-p", "0", "-d", "0", NULL };
+	int fd, port = -1;
+	size_t i = 0;
+
+	snprintf(bin, sizeof(bin), "%s/tests/helpers/req_httpd", build);
+	server_pid = spawn(argv, &fd);
+	while (server_pid > 0 && i + 1 < sizeof(line) && read(fd, line + i, 1) == 1 &&
+	       line[i] != '\n')
+		i++;
+	line[i] = 0;
+	if (sscanf(line, "port %d", &port) != 1)
+		port = -1;
+	close(fd);
+	return port;
+}
+
+/* One wrk run; returns requests per second, or a negative value on failure. */
+static double wrk_rate(int port, int conns, int secs, int close_conn)
+{
+	char url[64], c[16], d[16], line[256];
+	char *argv[] = { "wrk", "-t2", "-c", c, "-d", d, "-s", lua_path, url,
+			 close_conn ? "-H" : NULL, "Connection: close", NULL };
+	double rate = -1, reqs, us;
+	int fd;
+	pid_t pid;
+	FILE *f;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	snprintf(c, sizeof(c), "%d", conns);
+	snprintf(d, sizeof(d), "%ds", secs);
+	pid = spawn(argv, &fd);
+	f = pid > 0 ? fdopen(fd, "r") : NULL;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "WRK requests=%lf duration_us=%lf", &reqs, &us) == 2 && us > 0)
+			rate = reqs / (us / 1e6);
+	if (f)
+		fclose(f);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return rate;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct prog_acc {
+	char name[32]; /* copied: the program's own name dies with it */
+	unsigned long long runs, ns;
+};
+
+/* One run with the programs attached; adds their run statistics to acc. */
+static double attached_run(int port, int conns, int secs, int close_conn, struct prog_acc *acc)
+{
+	struct req_tele *r = req_open();
+	struct req_status st;
+	double rate;
+
+	if (!r)
+		return -1;
+	rate = wrk_rate(port, conns, secs, close_conn);
+	if (!req_status(r, &st)) {
+		for (int i = 0; i < REQ_NPROGS; i++) {
+			snprintf(acc[i].name, sizeof(acc[i].name), "%s", st.prog[i].name);
+			acc[i].runs += st.prog[i].run_cnt;
+			acc[i].ns += st.prog[i].run_time_ns;
+		}
+	}
+	req_free(r);
+	return rate;
+}
+
+static int write_lua(void)
+{
+	static const char lua[] =
+		"done = function(s, lat, req)\n"
+		"  io.write(string.format(\"WRK requests=%d duration_us=%d\\n\", s.requests, s.duration))\n"
+		"end\n";
+	int fd;
+
+	snprintf(lua_path, sizeof(lua_path), "/tmp/presage-bench-req-XXXXXX");
+	fd = mkstemp(lua_path);
+	if (fd < 0 || write(fd, lua, sizeof(lua) - 1) != (ssize_t)sizeof(lua) - 1) {
+		lua_path[0] = 0;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void report(double *off, double *on, int rounds, const struct prog_acc *acc)
+{
+	double moff = median(off, rounds), mon = median(on, rounds);
+
+	printf("requests/s without programs (median of %d): %.0f\n", rounds, moff);
+	printf("requests/s with programs    (median of %d): %.0f\n", rounds, mon);
+	printf("ratio with/without: %.4f (%.2f%% fewer requests/s; target <= 3%%)\n", mon / moff,
+	       100.0 * (1 - mon / moff));
+	for (int i = 0; i < REQ_NPROGS; i++) {
+		if (!acc[i].name[0])
+			continue;
+		if (acc[i].runs)
+			printf("bpf %-12s runs %12llu  %6.1f ns/run\n", acc[i].name, acc[i].runs,
+			       (double)acc[i].ns / (double)acc[i].runs);
+		else
+			printf("bpf %-12s runs %12llu\n", acc[i].name, acc[i].runs);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	double off[MAX_ROUNDS], on[MAX_ROUNDS];
+	struct prog_acc acc[REQ_NPROGS] = { 0 };
+	int rounds = 5, secs = 4, conns = 50, close_conn = 0, opt, port;
+	const char *build = getenv("PRESAGE_BUILD") ? getenv("PRESAGE_BUILD") : "build";
+
+	while ((opt = getopt(argc, argv, "r:d:c:k")) != -1) {
+		switch (opt) {
+		case 'r': rounds = atoi(optarg); break;
+		case 'd': secs = atoi(optarg); break;
+		case 'c': conns = atoi(optarg); break;
+		case 'k': close_conn = 1; break;
+		default:
+			fprintf(stderr, "usage: requests [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-k]\n");
+			return 2;
+		}
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS || secs < 1 || conns < 1) {
+		fprintf(stderr, "requests: rounds 1..%d, seconds and connections >= 1\n", MAX_ROUNDS);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "requests: needs root (BPF)\n");
+		return 1;
+	}
+	log_set_level(LOG_WARN);
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	port = write_lua() ? -1 : start_server(build);
+	if (port < 0) {
+		fprintf(stderr, "requests: failed to start %s/tests/helpers/req_httpd\n", build);
+		return 1;
+	}
+	stats_enable();
+	printf("server req_httpd (no delay), wrk -t2 -c%d -d%ds%s, %d rounds, order alternating\n",
+	       conns, secs, close_conn ? " Connection: close" : " keep-alive", rounds);
+	for (int i = 0; i < rounds; i++) {
+		if (i % 2) {
+			on[i] = attached_run(port, conns, secs, close_conn, acc);
+			off[i] = wrk_rate(port, conns, secs, close_conn);
+		} else {
+			off[i] = wrk_rate(port, conns, secs, close_conn);
+			on[i] = attached_run(port, conns, secs, close_conn, acc);
+		}
+		printf("round %d: without %.0f/s, with %.0f/s\n", i + 1, off[i], on[i]);
+		if (off[i] <= 0 || on[i] <= 0) {
+			fprintf(stderr, "requests: wrk or the programs failed in round %d\n", i + 1);
+			return 1;
+		}
+	}
+	report(off, on, rounds, acc);
+	return 0;
+}
