@@ -63,30 +63,50 @@ msg_s() { # seconds for the messaging run
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo ".." hi }'; }
 
-# measure NAME FUNC : interleaved runs, then the summary line.
+# measure NAME FUNC : interleaved runs, then the summary lines.  Besides the
+# ratio of medians, the median of the per-pair ratios (each "with" run over
+# the "without" run next to it) is printed: it cancels slow drift in load.
 measure() {
-	local name=$1 fn=$2 i off=() on=() m0 m1
+	local name=$1 fn=$2 i a b off=() on=() ratios=() m0 m1
 	for ((i = 0; i < RUNS; i++)); do
 		if ((i % 2 == 0)); then
-			off+=("$($fn)")
-			start_loader; on+=("$($fn)"); stop_loader
+			a=$($fn)
+			start_loader; b=$($fn); stop_loader
 		else
-			start_loader; on+=("$($fn)"); stop_loader
-			off+=("$($fn)")
+			start_loader; b=$($fn); stop_loader
+			a=$($fn)
 		fi
+		off+=("$a") on+=("$b")
+		ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')")
 	done
 	m0=$(printf '%s\n' "${off[@]}" | median)
 	m1=$(printf '%s\n' "${on[@]}" | median)
-	printf '%-28s without %-10s with %-10s slowdown %s  spread without %s with %s\n' \
+	BASE=$m0
+	printf '%-22s without %-10s with %-10s slowdown %s  spread without %s with %s\n' \
 		"$name" "$m0" "$m1" \
 		"$(awk -v a="$m1" -v b="$m0" 'BEGIN { printf "%.3fx (%+.1f%%)", a / b, (a / b - 1) * 100 }')" \
 		"$(printf '%s\n' "${off[@]}" | spread)" "$(printf '%s\n' "${on[@]}" | spread)"
+	printf '%-22s per-pair slowdown median %sx, spread %s\n' "$name" \
+		"$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | spread)"
+}
+
+# stats_block : ask the stats loader for its figures, print "runs ns" totals.
+stats_block() {
+	local line
+	kill -USR1 "$LOADER_PID"
+	while read -r -t 10 line <&7; do
+		case $line in
+		total_runs*) awk '{ print $2, $4 }' <<<"$line" ;;
+		end) return 0 ;;
+		esac
+	done
 }
 
 echo "# presage telemetry overhead: $RUNS interleaved runs per side, pinned to CPU $CPU"
 echo "# pipe: taskset -c $CPU perf bench sched pipe -l $PIPE_LOOPS (usecs/op)"
 echo "# messaging: taskset -c $CPU perf bench sched messaging -g 2 -l $MSG_LOOPS (seconds)"
 measure "sched pipe (us/op)" pipe_us
+PIPE_BASE=$BASE
 measure "sched messaging (s)" msg_s
 
 # loopback TCP: CONNS connections of 256 KiB each (exercises cgroup_skb and
@@ -108,10 +128,19 @@ t.join()
 PY
 }
 
+echo "# BPF time inside one pipe round trip, from the kernel's own run statistics"
+echo "# (includes the statistics' own cost of roughly 30 ns per program run)"
+start_loader --stats
+read -r r0 n0 < <(stats_block)
+us=$(pipe_us)
+read -r r1 n1 < <(stats_block)
+awk -v r="$((r1 - r0))" -v n="$((n1 - n0))" -v l="$PIPE_LOOPS" -v us="$us" -v base="$PIPE_BASE" '
+	BEGIN { printf "pipe: %.1f program runs and %.0f ns of BPF per op (%.3f us/op in this run): " \
+		"%.1f%% of the median %.3f us/op without telemetry\n",
+		r / l, n / l, us, n / l / (base * 1000) * 100, base }'
+
 echo "# ns per program run (kernel BPF stats on, same workloads plus 64 MiB of O_DIRECT"
 echo "# writes in 64 KiB blocks and 200 loopback TCP connections)"
-start_loader --stats
-pipe_us >/dev/null
 msg_s >/dev/null
 dd if=/dev/zero of="$B/overhead-io.$$" bs=64k count=1024 oflag=direct status=none
 rm -f "$B/overhead-io.$$"
@@ -121,6 +150,7 @@ while read -r -t 10 line <&7; do
 	case $line in
 	prog*) awk '{ printf "%-22s runs %-10s ns/run %s\n", $2, $4, $6 }' <<<"$line" ;;
 	stats*) echo "# $line" ;;
+	end) break ;;
 	esac
 done
 wait "$LOADER_PID" 2>/dev/null

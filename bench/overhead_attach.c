@@ -6,6 +6,9 @@
  * once ready, drains events, and on SIGINT/SIGTERM (or after -t seconds)
  * prints per-program run statistics when --stats was given:
  *   prog <name> runs <run_cnt> ns_per_run <run_time_ns / run_cnt>
+ *   total_runs <sum of run_cnt> total_ns <sum of run_time_ns>
+ *   end
+ * SIGUSR1 prints the same block at once (the bench takes differences).
  * Usage: overhead_attach [--stats] [--raw-tp] [-t SECONDS]
  */
 #include <errno.h>
@@ -20,16 +23,19 @@
 #include "common/log.h"
 #include "telemetry/tele.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, dump;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		dump = 1;
+	else
+		stop = 1;
 }
 
 static void print_stats(struct tele *t)
 {
+	unsigned long long runs = 0, ns = 0;
 	struct tele_status st;
 	unsigned int i;
 
@@ -42,7 +48,11 @@ static void print_stats(struct tele *t)
 		printf("prog %s runs %llu ns_per_run %.1f\n", p->name,
 		       (unsigned long long)p->run_cnt,
 		       p->run_cnt ? (double)p->run_time_ns / (double)p->run_cnt : 0.0);
+		runs += p->run_cnt;
+		ns += p->run_time_ns;
 	}
+	printf("total_runs %llu total_ns %llu\nend\n", runs, ns);
+	fflush(stdout);
 }
 
 static int usage(void)
@@ -82,6 +92,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	tele_status(t, &st);
 	printf("attached %u/%u\n", st.progs_attached, st.progs_total);
 	fflush(stdout);
@@ -90,6 +101,9 @@ int main(int argc, char **argv)
 	while (!stop && (!end || time(NULL) < end)) {
 		if (poll(&pfd, 1, 200) > 0)
 			tele_poll(t, NULL, NULL);
+		if (dump && o.enable_stats)
+			print_stats(t);
+		dump = 0;
 	}
 	if (o.enable_stats)
 		print_stats(t);
