@@ -54,6 +54,12 @@ for startup in 60 300; do
 	run "google startup ${startup}s" "$GOOGLE" "${COMMON[@]}" --max 100 --scale 400 \
 		--startup "$startup"
 done
+# Google's 5-minute step rounds both start-up times to one step; at --step 60
+# (each 5-minute value held for its five minutes) they differ.
+for startup in 60 300; do
+	run "google --step 60 startup ${startup}s" "$GOOGLE" "${COMMON[@]}" --max 100 --scale 400 \
+		--step 60 --startup "$startup"
+done
 for f in artificialWithAnomaly/art_daily_jumpsup artificialNoAnomaly/art_daily_perfect_square_wave \
 	artificialWithAnomaly/art_load_balancer_spikes; do
 	run "nab $f startup 300s" "$TRACES/nab-artificial/$f.csv" "${COMMON[@]}" --max 200 \

@@ -195,6 +195,13 @@ static void test_trace_bad_values(void **state)
 	assert_int_equal(tr.n, 5);
 	assert_true(tr.obs[0] == 10 && tr.obs[1] == 0 && isnan(tr.obs[2]));
 	sim_trace_free(&tr);
+	/* Upsampling to 30 s: each row covers its own 60 s, gaps stay missing. */
+	assert_int_equal(sim_trace_from_series(&s, 30, 1.0, &tr, err, sizeof(err)), 0);
+	assert_int_equal(tr.n, 19);
+	assert_true(tr.obs[0] == 10 && tr.obs[1] == 10 && isnan(tr.obs[2]));
+	assert_true(tr.obs[6] == 0 && tr.obs[7] == 0 && isnan(tr.obs[8]) && isnan(tr.obs[13]));
+	assert_true(tr.obs[14] == 20 && tr.obs[15] == 20 && tr.obs[18] == 30);
+	sim_trace_free(&tr);
 	s.n = 0;
 	assert_int_equal(sim_trace_from_series(&s, 0, 1.0, &tr, err, sizeof(err)), -ENODATA);
 }

@@ -80,11 +80,34 @@ static int trace_alloc(struct sim_trace *tr, size_t n)
 	return 0;
 }
 
-/* Average valid rows per bucket into tr->obs; count negatives. */
-static void trace_bucket(const struct csv_series *s, double scale, struct sim_trace *tr)
+/*
+ * Steps shorter than the series' own step (upsampling) have no row of
+ * their own: they take the value of the row whose interval covers them.
+ */
+static void trace_hold(const struct csv_series *s, double scale, struct sim_trace *tr,
+		       const size_t *cnt)
+{
+	size_t r = 0;
+
+	for (size_t i = 0; i < tr->n; i++) {
+		double start = tr->t0 + i * tr->step_s;
+
+		while (r + 1 < s->n && s->t[r + 1] <= start)
+			r++;
+		if (cnt[i] || s->t[r] > start || start >= s->t[r] + s->step)
+			continue;
+		if (!isnan(s->v[r]) && s->v[r] >= 0)
+			tr->obs[i] = s->v[r] * scale;
+	}
+}
+
+/* Average valid rows per bucket into tr->obs (NAN if none); count negatives. */
+static int trace_bucket(const struct csv_series *s, double scale, struct sim_trace *tr)
 {
 	size_t *cnt = calloc(tr->n, sizeof(size_t));
 
+	if (!cnt)
+		return -ENOMEM;
 	for (size_t i = 0; i < tr->n; i++)
 		tr->obs[i] = 0;
 	for (size_t i = 0; i < s->n; i++) {
@@ -97,15 +120,14 @@ static void trace_bucket(const struct csv_series *s, double scale, struct sim_tr
 			continue;
 		}
 		tr->obs[b] += s->v[i] * scale;
-		if (cnt)
-			cnt[b]++;
+		cnt[b]++;
 	}
 	for (size_t i = 0; i < tr->n; i++)
-		if (!cnt || !cnt[i])
-			tr->obs[i] = NAN;
-		else
-			tr->obs[i] /= cnt[i];
+		tr->obs[i] = cnt[i] ? tr->obs[i] / cnt[i] : NAN;
+	if (s->step > tr->step_s)
+		trace_hold(s, scale, tr, cnt);
 	free(cnt);
+	return 0;
 }
 
 int sim_trace_from_series(const struct csv_series *s, double step_s, double scale,
@@ -127,12 +149,12 @@ int sim_trace_from_series(const struct csv_series *s, double step_s, double scal
 			 tr->step_s, span);
 		return -EINVAL;
 	}
-	if (trace_alloc(tr, (size_t)floor(span / tr->step_s + 1e-9) + 1)) {
+	if (trace_alloc(tr, (size_t)floor(span / tr->step_s + 1e-9) + 1) ||
+	    trace_bucket(s, scale, tr)) {
 		sim_trace_free(tr);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	trace_bucket(s, scale, tr);
 	for (size_t i = 0; i < tr->n; i++) {
 		if (isnan(tr->obs[i]) || !isfinite(tr->obs[i])) {
 			tr->obs[i] = NAN;

@@ -66,7 +66,8 @@ struct sim_trace {
 /*
  * Resample a loaded series to steps of step_s seconds (0 = the series'
  * step): each step's value is the mean of the valid rows that fall in it,
- * times scale.  0 or -errno with a message (no data, bad step).
+ * times scale; a step shorter than the series' step takes the value of the
+ * row whose interval covers it.  0 or -errno with a message (no data, bad step).
  */
 int sim_trace_from_series(const struct csv_series *s, double step_s, double scale,
 			  struct sim_trace *tr, char *err, size_t errlen);
