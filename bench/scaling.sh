@@ -42,7 +42,7 @@ run() {
 	"$PRESAGE" sim --trace "$trace" --policy all "$@" || rc=1
 	t1=$(now)
 	awk -v a="$t0" -v b="$t1" -v n="$steps" \
-		'BEGIN { printf "time: %.2f s for %d steps x 4 policies incl. forecasting (%.0f steps/s)\n\n", b - a, n, 4 * n / (b - a) }'
+		'BEGIN { printf "time: %.2f s for %d trace rows, 4 policies, forecasting included (%.0f rows/s)\n\n", b - a, n, n / (b - a) }'
 }
 
 COMMON=(--capacity 20 --slo-ms 500 --target 0.7 --min 1)
