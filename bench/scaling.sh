@@ -39,7 +39,7 @@ run() {
 	steps=$(($(wc -l < "$trace") - 1))
 	echo "--- $label: presage sim --trace $trace --policy all $*"
 	t0=$(now)
-	"$PRESAGE" sim --trace "$trace" --policy all "$@" || rc=1
+	"$PRESAGE" sim --trace "$trace" --policy all --timing "$@" || rc=1
 	t1=$(now)
 	awk -v a="$t0" -v b="$t1" -v n="$steps" \
 		'BEGIN { printf "time: %.2f s for %d trace rows, 4 policies, forecasting included (%.0f rows/s)\n\n", b - a, n, n / (b - a) }'

@@ -6,7 +6,8 @@
  *             [--min N] [--max N] [--target U] [--decisions-out F.csv]
  *             [-o json|table]
  * Hidden tuning options: --model NAME (forecaster, default ensemble),
- * --coverage C (forecast interval, default 0.95), --rl-model PATH.
+ * --coverage C (forecast interval, default 0.95), --rl-model PATH, --timing
+ * (print forecasting and simulation times on stderr).
  *
  * The simulator's model is in user/policy/sim.h and docs/scaling.md.  The
  * oracle always runs (it is the cost reference of cost_vs_oracle).
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define N_POLICIES 4
 
@@ -29,6 +31,7 @@ static const char *const all_policies[N_POLICIES] = { "reactive", "predictive", 
 
 struct sim_opts {
 	const char *trace, *policy, *decisions, *output;
+	bool timing;
 	struct sim_params sp;
 };
 
@@ -93,6 +96,7 @@ static int parse_one(int c, struct sim_opts *o)
 	case 'F': sp->model = optarg; return 0;
 	case 'C': return num_opt("coverage", optarg, &sp->coverage);
 	case 'R': sp->pp.rl_model = optarg; return 0;
+	case 'T': o->timing = true; return 0;
 	default: return -1;
 	}
 }
@@ -115,6 +119,7 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 		{ "model", required_argument, NULL, 'F' },
 		{ "coverage", required_argument, NULL, 'C' },
 		{ "rl-model", required_argument, NULL, 'R' },
+		{ "timing", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -258,8 +263,17 @@ static int run_all(const struct sim_opts *o, const struct sim_trace *tr,
 	return 0;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int simulate(const struct sim_opts *o)
 {
+	double t0, t1, t2;
 	struct sim_result res[N_POLICIES], ref;
 	struct sim_trace tr;
 	struct sim_forecast fc = { 0 };
@@ -269,6 +283,7 @@ static int simulate(const struct sim_opts *o)
 
 	if (load(o, &tr))
 		return CLI_FAIL;
+	t0 = mono_now();
 	if (sim_forecast_build(&tr, &o->sp, &fc, err, sizeof(err))) {
 		cli_err("sim", "%s", err);
 		goto out;
@@ -282,8 +297,13 @@ static int simulate(const struct sim_opts *o)
 		fprintf(dec, "%stimestamp,demand,forecast,replicas_requested,replicas_ready\n",
 			strcmp(o->policy, "all") ? "" : "policy,");
 	}
+	t1 = mono_now();
 	if (run_all(o, &tr, &fc, dec, res, &n, &ref))
 		goto out;
+	t2 = mono_now();
+	if (o->timing)
+		fprintf(stderr, "timing: %zu steps, forecasting %.3f s, %d policies %.3f s\n", tr.n,
+			t1 - t0, n + (n < N_POLICIES && strcmp(o->policy, "oracle") != 0), t2 - t1);
 	if (dec && fclose(dec)) {
 		dec = NULL;
 		cli_err("sim", "failed to write %s: %s", o->decisions, strerror(errno));
