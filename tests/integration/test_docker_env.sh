@@ -35,6 +35,25 @@ tap_check "its v2 cgroup is /docker/<id> ($cg)" test "$cg" = "/docker/$cid"
 tap_check "the container answers through host networking" \
 	dk exec "$cid" sh -c 'nc -l -p 0 -w 1 </dev/null >/dev/null 2>&1 || true'
 
+# Replicas sharing a port: the SO_REUSEPORT helper, shipped into an image.
+B=${PRESAGE_BUILD:-build}
+if [ -x "$B/tests/helpers/http_reuseport" ]; then
+	bb_image_import presage-web:test "$B/tests/helpers/http_reuseport"
+	tap_check "an image with the http_reuseport helper imported" \
+		sh -c "docker -H $DOCKERD_HOST image inspect presage-web:test >/dev/null"
+	port=$((20000 + RANDOM % 20000))
+	for r in 1 2; do
+		dk run -d --network host --name "rep-$r" presage-web:test \
+			http_reuseport --port "$port" --name "rep-$r" >/dev/null
+	done
+	wait_for 10 curl -fsS "http://127.0.0.1:$port/" >/dev/null
+	seen=$(for i in $(seq 40); do curl -fsS "http://127.0.0.1:$port/"; done | awk '{ print $1 }' | sort -u | tr '\n' ' ')
+	tap_check "two replicas on one port both serve ($seen)" test "$seen" = "rep-1 rep-2 "
+	dk rm -f rep-1 rep-2 >/dev/null
+else
+	tap_ok "replicas on one port # SKIP build/tests/helpers/http_reuseport not built"
+fi
+
 dockerd_restart || tap_fail "dockerd restarts"
 tap_check "--live-restore keeps the container over a daemon restart" \
 	test "$(dk inspect -f '{{.State.Pid}}' "$cid")" = "$pid"

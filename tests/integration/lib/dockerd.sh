@@ -13,9 +13,11 @@
 #   dockerd_restart     stop and start again on the same directories
 #   dockerd_destroy     stop, unmount anything under its dirs, remove them
 #   dk ARGS...          the docker CLI against the private daemon
-#   bb_image_import [TAG]
-#       builds a rootfs from busybox-static (/bin/busybox + applet links)
-#       and `docker import`s it as TAG (default presage-bb:test); no registry.
+#   bb_image_import [TAG [BINARY...]]
+#       builds a rootfs from busybox-static (/bin/busybox + applet links),
+#       plus each BINARY in /bin with its shared libraries (e.g. the
+#       build/tests/helpers/http_reuseport server), and `docker import`s it
+#       as TAG (default presage-bb:test); no registry needed.
 #
 # Several daemons may run at once: call dockerd_start again and keep the
 # variables of the first (dockerd_save VAR_PREFIX / dockerd_use VAR_PREFIX).
@@ -116,8 +118,20 @@ dockerd_use() {
 	mapfile -t DOCKERD_EXTRA <"$DOCKERD_DIR/extra"
 }
 
+# _bb_add_binary ROOT BIN: copy BIN into ROOT/bin with the shared libraries
+# ldd names (at their absolute paths), so dynamic test helpers run in busybox.
+_bb_add_binary() {
+	local root=$1 bin=$2 lib
+	cp "$bin" "$root/bin/" || return 1
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ )]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib" || return 1
+	done
+}
+
 bb_image_import() {
-	local tag=${1:-$DOCKERD_TAG} root bb a
+	local tag=${1:-$DOCKERD_TAG} root bb a b rc
+	[ $# -gt 0 ] && shift
 	dk image inspect "$tag" >/dev/null 2>&1 && return 0
 	bb=$(command -v busybox) || { echo "# busybox-static is not installed" >&2; return 1; }
 	root=$(mktemp -d /tmp/presage-bbroot-XXXXXX)
@@ -126,11 +140,14 @@ bb_image_import() {
 	for a in $("$root/bin/busybox" --list); do
 		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
 	done
+	for b in "$@"; do
+		_bb_add_binary "$root" "$b" || { rm -rf "$root"; return 1; }
+	done
 	echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 	echo ok >"$root/www/index.html"
 	tar -C "$root" -cf "$root.tar" . &&
 		dk import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$root.tar" "$tag" >/dev/null
-	local rc=$?
+	rc=$?
 	rm -rf "$root" "$root.tar"
 	return $rc
 }
