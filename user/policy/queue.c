@@ -90,7 +90,8 @@ int queue_need(double lambda, double mu, double target, double slo_s, int nmax)
 		if (n > a) {
 			double cw = b / (1.0 - (a / n) * (1.0 - b));
 
-			if (p95_from(cw, mu, n * mu - lambda) <= slo_s)
+			/* p95 <= slo  <=>  P(T > slo) <= 0.05: the tail is decreasing. */
+			if (tail(slo_s, cw, mu, n * mu - lambda) <= P95_TAIL)
 				return n;
 		}
 		b = a * b / (n + 1 + a * b);
