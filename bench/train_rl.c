@@ -108,9 +108,9 @@ static int make_job(struct job *j, int k)
 	char err[256];
 	double step = k % 3 == 2 ? 300 : 60;
 
-	j->sp = (struct sim_params){ .capacity = 20, .slo_ms = 500, .min_replicas = 1,
-				     .max_replicas = 200, .target = 0.7 };
-	j->sp.startup_s = (double[]){ 30, 60, 120, 300 }[(int)(urand() * 4)];
+	j->sp = (struct sim_params){
+	    .capacity = 20, .slo_ms = 500, .min_replicas = 1, .max_replicas = 200, .target = 0.7};
+	j->sp.startup_s = (double[]){30, 60, 120, 300}[(int)(urand() * 4)];
 	if (sim_params_check(&j->sp, err, sizeof(err)) || synth(&j->tr, step)) {
 		fprintf(stderr, "train_rl: failed to make trace %d: %s\n", k, err);
 		return -1;
@@ -137,8 +137,10 @@ static int write_inc(const char *model, const char *inc)
 			fclose(out);
 		return -1;
 	}
-	fprintf(out, "/* rl_default.inc - compiled-in RL weights, written by bench/train_rl "
-		     "from %s (%s) */\n", "config/rl-policy.model", strtok(line, "\n"));
+	fprintf(out,
+		"/* rl_default.inc - compiled-in RL weights, written by bench/train_rl "
+		"from %s (%s) */\n",
+		"config/rl-policy.model", strtok(line, "\n"));
 	while (fscanf(in, "%lf", &v) == 1)
 		fprintf(out, "%.6g,%s", v, ++k % 8 ? " " : "\n");
 	fclose(in);
@@ -167,7 +169,7 @@ static void epoch(struct policy *p, struct job *jobs, int n, const double *oracl
 /* Reference figures: the oracle's cost and the other policies' scores. */
 static void baselines(struct job *jobs, int n, double *oracle)
 {
-	static const char *const names[] = { "oracle", "reactive", "predictive" };
+	static const char *const names[] = {"oracle", "reactive", "predictive"};
 	char err[256];
 
 	for (int i = 0; i < 3; i++) {
@@ -192,13 +194,13 @@ static void baselines(struct job *jobs, int n, double *oracle)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "traces", required_argument, NULL, 'n' }, { "epochs", required_argument, NULL, 'e' },
-		{ "seed", required_argument, NULL, 's' },   { "out", required_argument, NULL, 'o' },
-		{ "c-out", required_argument, NULL, 'c' },  { 0 },
+	    {"traces", required_argument, NULL, 'n'}, {"epochs", required_argument, NULL, 'e'},
+	    {"seed", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
+	    {"c-out", required_argument, NULL, 'c'},  {0},
 	};
 	const char *out = "config/rl-policy.model", *inc = NULL;
 	int n = 12, epochs = 4, c, rc = 0;
-	struct policy_params pp = { .rl_train = true, .seed = 7 };
+	struct policy_params pp = {.rl_train = true, .seed = 7};
 	struct policy *p;
 	struct job *jobs;
 	double *oracle;
@@ -206,11 +208,21 @@ int main(int argc, char **argv)
 	rng_state = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': n = atoi(optarg); break;
-		case 'e': epochs = atoi(optarg); break;
-		case 's': rng_state = strtoull(optarg, NULL, 10) | 1; break;
-		case 'o': out = optarg; break;
-		case 'c': inc = optarg; break;
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'e':
+			epochs = atoi(optarg);
+			break;
+		case 's':
+			rng_state = strtoull(optarg, NULL, 10) | 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'c':
+			inc = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: train_rl [--traces N] [--epochs N] [--seed S] "
 					"[--out MODEL] [--c-out FILE.inc]\n");

@@ -27,7 +27,7 @@
 
 #define N_POLICIES 4
 
-static const char *const all_policies[N_POLICIES] = { "reactive", "predictive", "rl", "oracle" };
+static const char *const all_policies[N_POLICIES] = {"reactive", "predictive", "rl", "oracle"};
 
 struct sim_opts {
 	const char *trace, *policy, *decisions, *output;
@@ -43,10 +43,12 @@ struct dec_out {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: presage sim --trace F.csv --policy reactive|predictive|rl|oracle|all\n"
-		   "         [--capacity REQ_PER_S] [--startup SECONDS] [--slo-ms MS] [--step SECONDS]\n"
-		   "         [--scale X] [--min N] [--max N] [--target UTIL]\n"
-		   "         [--decisions-out F.csv] [-o json|table]\n");
+	fprintf(
+	    f,
+	    "usage: presage sim --trace F.csv --policy reactive|predictive|rl|oracle|all\n"
+	    "         [--capacity REQ_PER_S] [--startup SECONDS] [--slo-ms MS] [--step SECONDS]\n"
+	    "         [--scale X] [--min N] [--max N] [--target UTIL]\n"
+	    "         [--decisions-out F.csv] [-o json|table]\n");
 }
 
 static int num_opt(const char *name, const char *s, double *v)
@@ -81,47 +83,71 @@ static int parse_one(int c, struct sim_opts *o)
 	struct sim_params *sp = &o->sp;
 
 	switch (c) {
-	case 't': o->trace = optarg; return 0;
-	case 'p': o->policy = optarg; return 0;
-	case 'c': return num_opt("capacity", optarg, &sp->capacity);
-	case 'u': return num_opt("startup", optarg, &sp->startup_s);
-	case 'l': return num_opt("slo-ms", optarg, &sp->slo_ms);
-	case 's': return num_opt("step", optarg, &sp->step_s);
-	case 'x': return num_opt("scale", optarg, &sp->scale);
-	case 'm': return int_opt("min", optarg, &sp->min_replicas);
-	case 'M': return int_opt("max", optarg, &sp->max_replicas);
-	case 'g': return num_opt("target", optarg, &sp->target);
-	case 'd': o->decisions = optarg; return 0;
-	case 'o': o->output = optarg; return 0;
-	case 'F': sp->model = optarg; return 0;
-	case 'C': return num_opt("coverage", optarg, &sp->coverage);
-	case 'R': sp->pp.rl_model = optarg; return 0;
-	case 'T': o->timing = true; return 0;
-	default: return -1;
+	case 't':
+		o->trace = optarg;
+		return 0;
+	case 'p':
+		o->policy = optarg;
+		return 0;
+	case 'c':
+		return num_opt("capacity", optarg, &sp->capacity);
+	case 'u':
+		return num_opt("startup", optarg, &sp->startup_s);
+	case 'l':
+		return num_opt("slo-ms", optarg, &sp->slo_ms);
+	case 's':
+		return num_opt("step", optarg, &sp->step_s);
+	case 'x':
+		return num_opt("scale", optarg, &sp->scale);
+	case 'm':
+		return int_opt("min", optarg, &sp->min_replicas);
+	case 'M':
+		return int_opt("max", optarg, &sp->max_replicas);
+	case 'g':
+		return num_opt("target", optarg, &sp->target);
+	case 'd':
+		o->decisions = optarg;
+		return 0;
+	case 'o':
+		o->output = optarg;
+		return 0;
+	case 'F':
+		sp->model = optarg;
+		return 0;
+	case 'C':
+		return num_opt("coverage", optarg, &sp->coverage);
+	case 'R':
+		sp->pp.rl_model = optarg;
+		return 0;
+	case 'T':
+		o->timing = true;
+		return 0;
+	default:
+		return -1;
 	}
 }
 
 static int parse(int argc, char **argv, struct sim_opts *o)
 {
 	static const struct option opts[] = {
-		{ "trace", required_argument, NULL, 't' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "capacity", required_argument, NULL, 'c' },
-		{ "startup", required_argument, NULL, 'u' },
-		{ "slo-ms", required_argument, NULL, 'l' },
-		{ "step", required_argument, NULL, 's' },
-		{ "scale", required_argument, NULL, 'x' },
-		{ "min", required_argument, NULL, 'm' },
-		{ "max", required_argument, NULL, 'M' },
-		{ "target", required_argument, NULL, 'g' },
-		{ "decisions-out", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "model", required_argument, NULL, 'F' },
-		{ "coverage", required_argument, NULL, 'C' },
-		{ "rl-model", required_argument, NULL, 'R' },
-		{ "timing", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"trace", required_argument, NULL, 't'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"capacity", required_argument, NULL, 'c'},
+	    {"startup", required_argument, NULL, 'u'},
+	    {"slo-ms", required_argument, NULL, 'l'},
+	    {"step", required_argument, NULL, 's'},
+	    {"scale", required_argument, NULL, 'x'},
+	    {"min", required_argument, NULL, 'm'},
+	    {"max", required_argument, NULL, 'M'},
+	    {"target", required_argument, NULL, 'g'},
+	    {"decisions-out", required_argument, NULL, 'd'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"model", required_argument, NULL, 'F'},
+	    {"coverage", required_argument, NULL, 'C'},
+	    {"rl-model", required_argument, NULL, 'R'},
+	    {"timing", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c;
 
@@ -145,7 +171,8 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 		return -1;
 	}
 	if (strcmp(o->policy, "all") && !policy_lookup(o->policy)) {
-		cli_err("sim", "--policy: unknown policy %s (reactive, predictive, rl, oracle, all)",
+		cli_err("sim",
+			"--policy: unknown policy %s (reactive, predictive, rl, oracle, all)",
 			o->policy);
 		return -1;
 	}
@@ -196,8 +223,8 @@ static void print_json(const struct sim_result *r, int n)
 
 static void print_table(const struct sim_result *r, int n)
 {
-	printf("%-11s %17s %15s %14s %8s %14s\n", "policy", "slo_violation_pct",
-	       "replica_seconds", "cost_vs_oracle", "actions", "p95_latency_ms");
+	printf("%-11s %17s %15s %14s %8s %14s\n", "policy", "slo_violation_pct", "replica_seconds",
+	       "cost_vs_oracle", "actions", "p95_latency_ms");
 	for (int i = 0; i < n; i++)
 		printf("%-11s %17.3f %15.0f %14.3f %8ld %14.1f\n", r[i].policy,
 		       r[i].slo_violation_pct, r[i].replica_seconds, r[i].cost_vs_oracle,
@@ -222,7 +249,8 @@ static int load(const struct sim_opts *o, struct sim_trace *tr)
 	}
 	if (tr->n_missing || tr->n_negative)
 		log_warn("%s: %zu of %zu steps missing (gaps or empty/NaN values), %zu negative "
-			 "values treated as missing", o->trace, tr->n_missing, tr->n, tr->n_negative);
+			 "values treated as missing",
+			 o->trace, tr->n_missing, tr->n, tr->n_negative);
 	return 0;
 }
 
@@ -232,7 +260,7 @@ static int run_all(const struct sim_opts *o, const struct sim_trace *tr,
 		   struct sim_result *ref)
 {
 	bool all = strcmp(o->policy, "all") == 0;
-	struct dec_out d = { .f = dec, .tr = tr };
+	struct dec_out d = {.f = dec, .tr = tr};
 	char err[512];
 	int k = 0;
 
@@ -257,8 +285,8 @@ static int run_all(const struct sim_opts *o, const struct sim_trace *tr,
 		k += shown;
 	}
 	for (int i = 0; i < k; i++)
-		res[i].cost_vs_oracle = ref->replica_seconds > 0
-			? res[i].replica_seconds / ref->replica_seconds : NAN;
+		res[i].cost_vs_oracle =
+		    ref->replica_seconds > 0 ? res[i].replica_seconds / ref->replica_seconds : NAN;
 	*n = k;
 	return 0;
 }
@@ -276,7 +304,7 @@ static int simulate(const struct sim_opts *o)
 	double t0, t1, t2;
 	struct sim_result res[N_POLICIES], ref;
 	struct sim_trace tr;
-	struct sim_forecast fc = { 0 };
+	struct sim_forecast fc = {0};
 	char err[512];
 	FILE *dec = NULL;
 	int n = 0, rc = CLI_FAIL;
@@ -326,10 +354,15 @@ out:
 int cmd_sim(int argc, char **argv)
 {
 	struct sim_opts o = {
-		.policy = "all",
-		.output = "table",
-		.sp = { .capacity = 10, .startup_s = 60, .slo_ms = 500, .scale = 1,
-			.min_replicas = 1, .max_replicas = 100, .target = 0.7 },
+	    .policy = "all",
+	    .output = "table",
+	    .sp = {.capacity = 10,
+		   .startup_s = 60,
+		   .slo_ms = 500,
+		   .scale = 1,
+		   .min_replicas = 1,
+		   .max_replicas = 100,
+		   .target = 0.7},
 	};
 	char err[512];
 	int e = parse(argc, argv, &o);

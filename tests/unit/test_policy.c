@@ -23,10 +23,16 @@
 static struct policy_input base_input(int cur, double util)
 {
 	struct policy_input in = {
-		.now = 1000, .step_s = 15, .replicas_requested = cur, .replicas_ready = cur,
-		.capacity = 10, .startup_s = 30, .slo_latency_ms = 500, .target_util = 0.7,
-		.bounds = { .min_replicas = 1, .max_replicas = 50 },
-		.prio = POLICY_PRIO_NORMAL,
+	    .now = 1000,
+	    .step_s = 15,
+	    .replicas_requested = cur,
+	    .replicas_ready = cur,
+	    .capacity = 10,
+	    .startup_s = 30,
+	    .slo_latency_ms = 500,
+	    .target_util = 0.7,
+	    .bounds = {.min_replicas = 1, .max_replicas = 50},
+	    .prio = POLICY_PRIO_NORMAL,
 	};
 
 	in.utilisation = util;
@@ -121,7 +127,7 @@ static void test_hpa_missing_metric(void **state)
 
 static void set_fc(struct policy_input *in, double pt, double lo, double up)
 {
-	in->fc = (struct policy_band){ true, pt, lo, up };
+	in->fc = (struct policy_band){true, pt, lo, up};
 	in->fc_window = in->fc;
 }
 
@@ -155,7 +161,7 @@ static void test_predictive_prewarm_and_floor(void **state)
 
 static void test_predictive_missing_telemetry(void **state)
 {
-	const char *names[] = { "predictive", "rl" };
+	const char *names[] = {"predictive", "rl"};
 
 	for (int i = 0; i < 2; i++) {
 		struct policy *p = policy_new(names[i], NULL);
@@ -181,7 +187,7 @@ static void test_predictive_missing_telemetry(void **state)
 
 static double pick(unsigned int *seed)
 {
-	static const double special[] = { NAN, INFINITY, -INFINITY, 0, -1, 1e300, -1e300, 1e-300 };
+	static const double special[] = {NAN, INFINITY, -INFINITY, 0, -1, 1e300, -1e300, 1e-300};
 	int r = rand_r(seed) % 4;
 
 	if (r == 0)
@@ -192,7 +198,7 @@ static double pick(unsigned int *seed)
 /* Random and adversarial inputs: outputs always within bounds, finite. */
 static void test_bounds_never_violated(void **state)
 {
-	const char *names[] = { "reactive", "predictive", "rl", "oracle" };
+	const char *names[] = {"reactive", "predictive", "rl", "oracle"};
 	unsigned int seed = 42;
 
 	for (int i = 0; i < 4; i++) {
@@ -203,14 +209,15 @@ static void test_bounds_never_violated(void **state)
 			struct policy_output out;
 
 			in.now += k * 15;
-			in.bounds = (struct policy_bounds){ 2, 30, 0.25, 2.0, 64e6, 512e6 };
+			in.bounds = (struct policy_bounds){2, 30, 0.25, 2.0, 64e6, 512e6};
 			set_fc(&in, pick(&seed), pick(&seed), pick(&seed));
 			in.fc_window.upper = pick(&seed);
 			in.demand = pick(&seed);
 			in.latency_p95_ms = pick(&seed);
-			in.cpu = (struct policy_band){ rand_r(&seed) % 2, pick(&seed), 0, pick(&seed) };
-			in.mem = (struct policy_band){ rand_r(&seed) % 2, pick(&seed) * 1e8, 0,
-						       pick(&seed) * 1e8 };
+			in.cpu =
+			    (struct policy_band){rand_r(&seed) % 2, pick(&seed), 0, pick(&seed)};
+			in.mem = (struct policy_band){rand_r(&seed) % 2, pick(&seed) * 1e8, 0,
+						      pick(&seed) * 1e8};
 			in.cpu_limit = pick(&seed);
 			in.mem_limit = pick(&seed) * 1e8;
 			in.oom_kills = rand_r(&seed) % 2;
@@ -268,12 +275,18 @@ static void test_budget_binds(void **state)
 static void test_budget_allocate(void **state)
 {
 	struct policy_claim c[3] = {
-		{ .prio = POLICY_PRIO_BEST_EFFORT, .min_replicas = 1, .wanted = 10,
-		  .cost_per_replica_hour = 1 },
-		{ .prio = POLICY_PRIO_CRITICAL, .min_replicas = 2, .wanted = 8,
-		  .cost_per_replica_hour = 1 },
-		{ .prio = POLICY_PRIO_NORMAL, .min_replicas = 1, .wanted = 5,
-		  .cost_per_replica_hour = 2 },
+	    {.prio = POLICY_PRIO_BEST_EFFORT,
+	     .min_replicas = 1,
+	     .wanted = 10,
+	     .cost_per_replica_hour = 1},
+	    {.prio = POLICY_PRIO_CRITICAL,
+	     .min_replicas = 2,
+	     .wanted = 8,
+	     .cost_per_replica_hour = 1},
+	    {.prio = POLICY_PRIO_NORMAL,
+	     .min_replicas = 1,
+	     .wanted = 5,
+	     .cost_per_replica_hour = 2},
 	};
 
 	/* 5/h for the minimums, 6/h more for critical, the last 2/h buy one normal
@@ -299,16 +312,16 @@ static void test_vertical(void **state)
 	struct policy_input in = base_input(2, 0.7);
 	struct policy_output out;
 
-	in.bounds = (struct policy_bounds){ 1, 10, 0.1, 1.0, 64e6, 1e9 };
+	in.bounds = (struct policy_bounds){1, 10, 0.1, 1.0, 64e6, 1e9};
 	/* 3 cores (upper) + 15% = 3.45 cores: 4 replicas at 0.8625, not 2 at 1.725. */
-	in.cpu = (struct policy_band){ true, 2.5, 2.0, 3.0 };
+	in.cpu = (struct policy_band){true, 2.5, 2.0, 3.0};
 	assert_int_equal(policy_decide(p, &in, &out), 0);
 	assert_int_equal(out.replicas, 4);
 	assert_true(fabs(out.cpu_limit - 0.8625) < 1e-9);
 	/* OOM: 1.5 x the current 400 MB beats forecast 200 MB + 20%. */
 	in = base_input(2, 0.7);
-	in.bounds = (struct policy_bounds){ 1, 10, 0.1, 1.0, 64e6, 1e9 };
-	in.mem = (struct policy_band){ true, 150e6, 100e6, 200e6 };
+	in.bounds = (struct policy_bounds){1, 10, 0.1, 1.0, 64e6, 1e9};
+	in.mem = (struct policy_band){true, 150e6, 100e6, 200e6};
 	in.mem_limit = 400e6;
 	in.oom_kills = 1;
 	assert_int_equal(policy_decide(p, &in, &out), 0);
@@ -319,7 +332,7 @@ static void test_vertical(void **state)
 	assert_true(out.mem_limit == 1e9);
 	/* No forecast: keep the current limits. */
 	in = base_input(2, 0.7);
-	in.bounds = (struct policy_bounds){ 1, 10, 0.1, 1.0, 64e6, 1e9 };
+	in.bounds = (struct policy_bounds){1, 10, 0.1, 1.0, 64e6, 1e9};
 	in.cpu_limit = 0.5;
 	in.mem_limit = 300e6;
 	assert_int_equal(policy_decide(p, &in, &out), 0);
@@ -359,7 +372,7 @@ static void test_queue(void **state)
 
 static void test_forecast_trusted_to_peak(void **state)
 {
-	const char *names[] = { "predictive", "rl" };
+	const char *names[] = {"predictive", "rl"};
 
 	for (int i = 0; i < 2; i++) {
 		struct policy *p = policy_new(names[i], NULL);
@@ -385,7 +398,7 @@ static void test_rl_model_roundtrip(void **state)
 {
 	char path[] = "/tmp/test_policy_rl_XXXXXX";
 	int fd = mkstemp(path);
-	struct policy_params pp = { .rl_model = path };
+	struct policy_params pp = {.rl_model = path};
 	struct policy *a = policy_new("rl", NULL), *b;
 	struct policy_input in = base_input(4, 0.9);
 	struct policy_output oa, ob;
@@ -421,21 +434,21 @@ static void test_rl_model_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hpa_tolerance),
-		cmocka_unit_test(test_hpa_stabilisation),
-		cmocka_unit_test(test_hpa_rate_limits),
-		cmocka_unit_test(test_hpa_missing_metric),
-		cmocka_unit_test(test_predictive_prewarm_and_floor),
-		cmocka_unit_test(test_predictive_missing_telemetry),
-		cmocka_unit_test(test_bounds_never_violated),
-		cmocka_unit_test(test_contradictions),
-		cmocka_unit_test(test_budget_binds),
-		cmocka_unit_test(test_budget_allocate),
-		cmocka_unit_test(test_vertical),
-		cmocka_unit_test(test_cpu_weight),
-		cmocka_unit_test(test_queue),
-		cmocka_unit_test(test_forecast_trusted_to_peak),
-		cmocka_unit_test(test_rl_model_roundtrip),
+	    cmocka_unit_test(test_hpa_tolerance),
+	    cmocka_unit_test(test_hpa_stabilisation),
+	    cmocka_unit_test(test_hpa_rate_limits),
+	    cmocka_unit_test(test_hpa_missing_metric),
+	    cmocka_unit_test(test_predictive_prewarm_and_floor),
+	    cmocka_unit_test(test_predictive_missing_telemetry),
+	    cmocka_unit_test(test_bounds_never_violated),
+	    cmocka_unit_test(test_contradictions),
+	    cmocka_unit_test(test_budget_binds),
+	    cmocka_unit_test(test_budget_allocate),
+	    cmocka_unit_test(test_vertical),
+	    cmocka_unit_test(test_cpu_weight),
+	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_forecast_trusted_to_peak),
+	    cmocka_unit_test(test_rl_model_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N 120
+#define N    120
 #define JUMP 60
 
 struct rec {
@@ -38,8 +38,12 @@ static int record(void *arg, const struct sim_step *st)
 
 static struct sim_params params(double startup)
 {
-	struct sim_params sp = { .capacity = 10, .startup_s = startup, .slo_ms = 500,
-				 .min_replicas = 1, .max_replicas = 100, .target = 0.7 };
+	struct sim_params sp = {.capacity = 10,
+				.startup_s = startup,
+				.slo_ms = 500,
+				.min_replicas = 1,
+				.max_replicas = 100,
+				.target = 0.7};
 	char err[128];
 
 	assert_int_equal(sim_params_check(&sp, err, sizeof(err)), 0);
@@ -78,8 +82,8 @@ static void perfect(const struct sim_trace *tr, struct sim_forecast *fc, int lea
 
 static void test_prewarm_exactly_startup_ahead(void **state)
 {
-	const double startups[] = { 0, 60, 150, 300 };
-	const int leads[] = { 0, 1, 3, 5 };
+	const double startups[] = {0, 60, 150, 300};
+	const int leads[] = {0, 1, 3, 5};
 
 	for (int k = 0; k < 4; k++) {
 		struct sim_params sp = params(startups[k]);
@@ -94,8 +98,8 @@ static void test_prewarm_exactly_startup_ahead(void **state)
 		assert_int_equal(lead, leads[k]);
 		step_trace(&tr);
 		perfect(&tr, &fc, lead, sim_window_steps(60));
-		assert_int_equal(sim_run(&tr, &fc, "predictive", &sp, record, r, &res, err,
-					 sizeof(err)), 0);
+		assert_int_equal(
+		    sim_run(&tr, &fc, "predictive", &sp, record, r, &res, err, sizeof(err)), 0);
 		for (int i = 0; i < N && first < 0; i++)
 			if (r->s[i].requested > r->s[0].requested)
 				first = i;
@@ -108,8 +112,9 @@ static void test_prewarm_exactly_startup_ahead(void **state)
 		assert_int_equal(res.violations, 0);
 		/* The reactive baseline sees the jump one step late and violates. */
 		if (lead > 0) {
-			assert_int_equal(sim_run(&tr, &fc, "reactive", &sp, NULL, NULL, &res, err,
-						 sizeof(err)), 0);
+			assert_int_equal(
+			    sim_run(&tr, &fc, "reactive", &sp, NULL, NULL, &res, err, sizeof(err)),
+			    0);
 			assert_true(res.violations > 0);
 		}
 		sim_forecast_free(&fc);
@@ -155,7 +160,8 @@ static void test_backlog(void **state)
 
 	sp.max_replicas = 2; /* 20 req/s at most: 400 req/s cannot be served */
 	step_trace(&tr);
-	assert_int_equal(sim_run(&tr, NULL, "reactive", &sp, NULL, NULL, &res, err, sizeof(err)), 0);
+	assert_int_equal(sim_run(&tr, NULL, "reactive", &sp, NULL, NULL, &res, err, sizeof(err)),
+			 0);
 	/* Overloaded from the start: every step has backlog, so no p95. */
 	assert_int_equal(res.violations, N);
 	assert_true(isnan(res.p95_latency_ms));
@@ -163,8 +169,7 @@ static void test_backlog(void **state)
 	sp.max_replicas = 100;
 	for (int i = 0; i < N; i++)
 		tr.demand[i] = tr.obs[i] = i == 10 ? 5000 : 50;
-	assert_int_equal(sim_run(&tr, NULL, "reactive", &sp, record, r, &res, err, sizeof(err)),
-			 0);
+	assert_int_equal(sim_run(&tr, NULL, "reactive", &sp, record, r, &res, err, sizeof(err)), 0);
 	assert_true(r->s[10].backlog > 0);
 	assert_true(r->s[10].violated && r->s[11].violated);
 	assert_true(r->s[N - 1].backlog == 0 && !r->s[N - 1].violated);
@@ -174,9 +179,9 @@ static void test_backlog(void **state)
 
 static void test_trace_bad_values(void **state)
 {
-	double t[] = { 0, 60, 120, 180, 420, 480, 540 }; /* 180 -> 420: 3 steps missing */
-	double v[] = { 10, NAN, -5, 0, 20, 1e6, 30 };
-	struct csv_series s = { .n = 7, .t = t, .v = v, .step = 60 };
+	double t[] = {0, 60, 120, 180, 420, 480, 540}; /* 180 -> 420: 3 steps missing */
+	double v[] = {10, NAN, -5, 0, 20, 1e6, 30};
+	struct csv_series s = {.n = 7, .t = t, .v = v, .step = 60};
 	struct sim_trace tr;
 	char err[128];
 
@@ -213,7 +218,7 @@ static void test_all_missing_is_safe(void **state)
 	struct sim_forecast fc;
 	struct sim_result res;
 	char err[128];
-	const char *names[] = { "reactive", "predictive", "rl", "oracle" };
+	const char *names[] = {"reactive", "predictive", "rl", "oracle"};
 
 	step_trace(&tr);
 	for (int i = 0; i < N; i++)
@@ -222,8 +227,8 @@ static void test_all_missing_is_safe(void **state)
 	for (int k = 0; k < 4; k++) {
 		struct rec *r = calloc(1, sizeof(*r));
 
-		assert_int_equal(sim_run(&tr, &fc, names[k], &sp, record, r, &res, err,
-					 sizeof(err)), 0);
+		assert_int_equal(
+		    sim_run(&tr, &fc, names[k], &sp, record, r, &res, err, sizeof(err)), 0);
 		/* Blind policies never scale down; the oracle still sees the truth. */
 		if (k < 3)
 			for (int i = 1; i < N; i++)
@@ -236,8 +241,8 @@ static void test_all_missing_is_safe(void **state)
 
 static void test_params_errors(void **state)
 {
-	struct sim_params sp = { .capacity = 10, .slo_ms = 200, .min_replicas = 1,
-				 .max_replicas = 10 };
+	struct sim_params sp = {
+	    .capacity = 10, .slo_ms = 200, .min_replicas = 1, .max_replicas = 10};
 	char err[256];
 
 	/* p95 of one request alone is ln(20) / 10 s = 299.6 ms. */
@@ -273,13 +278,13 @@ static void test_unknown_policy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prewarm_exactly_startup_ahead),
-		cmocka_unit_test(test_oracle_and_cost),
-		cmocka_unit_test(test_backlog),
-		cmocka_unit_test(test_trace_bad_values),
-		cmocka_unit_test(test_all_missing_is_safe),
-		cmocka_unit_test(test_params_errors),
-		cmocka_unit_test(test_unknown_policy),
+	    cmocka_unit_test(test_prewarm_exactly_startup_ahead),
+	    cmocka_unit_test(test_oracle_and_cost),
+	    cmocka_unit_test(test_backlog),
+	    cmocka_unit_test(test_trace_bad_values),
+	    cmocka_unit_test(test_all_missing_is_safe),
+	    cmocka_unit_test(test_params_errors),
+	    cmocka_unit_test(test_unknown_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

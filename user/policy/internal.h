@@ -8,7 +8,7 @@
 
 /* Append "; <text>" to out->reason (bounded, one line). */
 void policy_reason_add(struct policy_output *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Longest HPA recommendation history kept (entries within the window). */
 #define HPA_HIST_MAX 1024

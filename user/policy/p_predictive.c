@@ -42,8 +42,8 @@ static int imax(int a, int b)
 /*
  * Replicas for a demand band: the utilisation target (within the HPA's 0.1
  * tolerance, so predictive is never held to a stricter target than the
- * baseline) holds at the expected demand (the point) and the latency SLO still holds if demand reaches the
- * upper bound (utilisation may then exceed the target, never 100%).
+ * baseline) holds at the expected demand (the point) and the latency SLO still holds if demand
+ * reaches the upper bound (utilisation may then exceed the target, never 100%).
  */
 int predictive_need(const struct policy_input *in, double point, double upper)
 {
@@ -74,8 +74,10 @@ int predictive_rule(const struct policy_input *in, const struct policy_band *lea
 	int want = imax(up, raw);
 
 	if (want >= cur) {
-		policy_reason_add(out, "forecast %.4g (upper %.4g) req/s at +%gs needs %d (hpa "
-				  "floor %d)", lead->point, lead->upper, in->startup_s, up, raw);
+		policy_reason_add(out,
+				  "forecast %.4g (upper %.4g) req/s at +%gs needs %d (hpa "
+				  "floor %d)",
+				  lead->point, lead->upper, in->startup_s, up, raw);
 		return want;
 	}
 	if (isnan(in->demand) || raw < 0) {
@@ -83,8 +85,10 @@ int predictive_rule(const struct policy_input *in, const struct policy_band *lea
 		return cur;
 	}
 	if (hold >= cur) {
-		policy_reason_add(out, "forecast over the scale-down window (upper %.4g req/s) "
-				  "still needs %d: holding %d", win->upper, hold, cur);
+		policy_reason_add(out,
+				  "forecast over the scale-down window (upper %.4g req/s) "
+				  "still needs %d: holding %d",
+				  win->upper, hold, cur);
 		return cur;
 	}
 	want = imax(want, hold);
@@ -130,8 +134,8 @@ static int predictive_decide(struct policy *p, void *st, const struct policy_inp
 }
 
 const struct policy_ops policy_predictive_ops = {
-	.name = "predictive",
-	.decide = predictive_decide,
+    .name = "predictive",
+    .decide = predictive_decide,
 };
 
 static int oracle_decide(struct policy *p, void *st, const struct policy_input *in,
@@ -151,7 +155,7 @@ static int oracle_decide(struct policy *p, void *st, const struct policy_input *
 }
 
 const struct policy_ops policy_oracle_ops = {
-	.name = "oracle",
-	.sim_only = true,
-	.decide = oracle_decide,
+    .name = "oracle",
+    .sim_only = true,
+    .decide = oracle_decide,
 };

@@ -89,7 +89,8 @@ static int rate_limit(struct hpa *h, const struct policy_input *in, int cur, int
 		if (start + HPA_UP_PODS > lim)
 			lim = start + HPA_UP_PODS;
 		if (want > lim) {
-			policy_reason_add(out, "scale-up limited to %d (max(100%%, %d pods) per %gs)",
+			policy_reason_add(out,
+					  "scale-up limited to %d (max(100%%, %d pods) per %gs)",
 					  lim, HPA_UP_PODS, HPA_PERIOD_S);
 			want = lim;
 		}
@@ -140,8 +141,8 @@ static int reactive_decide(struct policy *p, void *st, const struct policy_input
 }
 
 const struct policy_ops policy_reactive_ops = {
-	.name = "reactive",
-	.create = reactive_create,
-	.destroy = free,
-	.decide = reactive_decide,
+    .name = "reactive",
+    .create = reactive_create,
+    .destroy = free,
+    .decide = reactive_decide,
 };

@@ -18,11 +18,7 @@ extern const struct policy_ops policy_rl_ops;
 extern const struct policy_ops policy_oracle_ops;
 
 const struct policy_ops *const policy_drivers[] = {
-	&policy_reactive_ops,
-	&policy_predictive_ops,
-	&policy_rl_ops,
-	&policy_oracle_ops,
-	NULL,
+    &policy_reactive_ops, &policy_predictive_ops, &policy_rl_ops, &policy_oracle_ops, NULL,
 };
 
 struct policy {
@@ -124,7 +120,8 @@ int policy_validate(const struct policy_input *in, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (!(in->capacity > 0) || !isfinite(in->capacity)) {
-		snprintf(err, errlen, "replica capacity %g must be a positive number", in->capacity);
+		snprintf(err, errlen, "replica capacity %g must be a positive number",
+			 in->capacity);
 		return -EINVAL;
 	}
 	if (!(in->target_util > 0) || in->target_util > 1) {
@@ -136,7 +133,8 @@ int policy_validate(const struct policy_input *in, char *err, size_t errlen)
 			 in->startup_s);
 		return -EINVAL;
 	}
-	if (b->cpu_min < 0 || b->cpu_min > b->cpu_max || b->mem_min < 0 || b->mem_min > b->mem_max) {
+	if (b->cpu_min < 0 || b->cpu_min > b->cpu_max || b->mem_min < 0 ||
+	    b->mem_min > b->mem_max) {
 		snprintf(err, errlen, "limit bounds cpu [%g, %g] mem [%g, %g] are contradictory",
 			 b->cpu_min, b->cpu_max, b->mem_min, b->mem_max);
 		return -EINVAL;
@@ -174,13 +172,12 @@ int policy_need(const struct policy_input *in, double demand)
 
 	if (!isfinite(demand))
 		return isnan(demand) ? 0 : nmax;
-	return queue_need(demand, in->capacity, in->target_util, in->slo_latency_ms / 1000.0,
-			  nmax);
+	return queue_need(demand, in->capacity, in->target_util, in->slo_latency_ms / 1000.0, nmax);
 }
 
 /* Append to the reason, keeping it one line and bounded. */
 void policy_reason_add(struct policy_output *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void policy_reason_add(struct policy_output *out, const char *fmt, ...)
 {
 	size_t len = strlen(out->reason);
@@ -233,21 +230,22 @@ static void finish(const struct policy_params *pp, const struct policy_input *in
 	policy_size_vertical(pp, in, out);
 	apply_budget(in, out);
 	out->replicas = clamp_int(out->replicas, b->min_replicas, b->max_replicas);
-	out->cpu_weight = policy_cpu_weight(in->prio, in->latency_p95_ms, in->slo_latency_ms,
-					    in->node_contended);
+	out->cpu_weight =
+	    policy_cpu_weight(in->prio, in->latency_p95_ms, in->slo_latency_ms, in->node_contended);
 }
 
 int policy_decide(struct policy *p, const struct policy_input *in, struct policy_output *out)
 {
-	int cur = clamp_int(in->replicas_requested, in->bounds.min_replicas,
-			    in->bounds.max_replicas);
+	int cur =
+	    clamp_int(in->replicas_requested, in->bounds.min_replicas, in->bounds.max_replicas);
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = policy_validate(in, out->reason, sizeof(out->reason));
 	if (err) {
-		out->replicas = in->bounds.min_replicas <= in->bounds.max_replicas ? cur
-			      : in->replicas_requested;
+		out->replicas = in->bounds.min_replicas <= in->bounds.max_replicas
+				    ? cur
+				    : in->replicas_requested;
 		out->cpu_limit = in->cpu_limit;
 		out->mem_limit = in->mem_limit;
 		return err;

@@ -29,13 +29,13 @@
 #include <stddef.h>
 
 #define POLICY_REASON_MAX 320
-#define POLICY_NAME_MAX   16
+#define POLICY_NAME_MAX	  16
 
 /* Kubernetes HPA defaults (autoscaling/v2 behaviour). */
-#define HPA_TOLERANCE        0.1
-#define HPA_DOWN_WINDOW_S    300.0
-#define HPA_PERIOD_S         15.0
-#define HPA_UP_PODS          4
+#define HPA_TOLERANCE	  0.1
+#define HPA_DOWN_WINDOW_S 300.0
+#define HPA_PERIOD_S	  15.0
+#define HPA_UP_PODS	  4
 
 enum policy_prio {
 	POLICY_PRIO_BEST_EFFORT = 0,
@@ -58,28 +58,28 @@ struct policy_bounds {
 };
 
 struct policy_input {
-	double now;        /* seconds (any epoch) */
-	double step_s;     /* seconds between decisions (> 0) */
+	double now;    /* seconds (any epoch) */
+	double step_s; /* seconds between decisions (> 0) */
 	/* Demand forecast at the lead time (now + startup) and the largest
 	 * point/upper over the scale-down window that follows it. */
 	struct policy_band fc;
 	struct policy_band fc_window;
-	int replicas_requested;  /* current requested replicas (HPA "current") */
+	int replicas_requested; /* current requested replicas (HPA "current") */
 	int replicas_ready;
-	double demand;           /* observed demand of the last step; NAN = missing */
-	double demand_peak;      /* highest demand observed recently; 0/NAN = unknown */
-	double backlog;          /* requests queued beyond capacity (0 if none/unknown) */
-	double utilisation;      /* demand over ready capacity; NAN = missing */
-	double latency_p95_ms;   /* observed p95; NAN = missing, INFINITY = overloaded */
-	double capacity;         /* requests/s one ready replica serves (> 0) */
-	double startup_s;        /* measured replica start-up time */
-	double slo_latency_ms;   /* p95 SLO; 0 = none */
-	double target_util;      /* utilisation target, (0, 1] */
+	double demand;		      /* observed demand of the last step; NAN = missing */
+	double demand_peak;	      /* highest demand observed recently; 0/NAN = unknown */
+	double backlog;		      /* requests queued beyond capacity (0 if none/unknown) */
+	double utilisation;	      /* demand over ready capacity; NAN = missing */
+	double latency_p95_ms;	      /* observed p95; NAN = missing, INFINITY = overloaded */
+	double capacity;	      /* requests/s one ready replica serves (> 0) */
+	double startup_s;	      /* measured replica start-up time */
+	double slo_latency_ms;	      /* p95 SLO; 0 = none */
+	double target_util;	      /* utilisation target, (0, 1] */
 	double cost_per_replica_hour; /* 0 = unknown */
-	double budget_per_hour;       /* 0 = none */
+	double budget_per_hour;	      /* 0 = none */
 	struct policy_bounds bounds;
 	enum policy_prio prio;
-	bool node_contended;     /* CPU of the node is contended now */
+	bool node_contended; /* CPU of the node is contended now */
 	/* Vertical sizing (optional): service-wide CPU forecast in cores, per-replica
 	 * memory forecast in bytes, current per-replica limits, OOM kills since the
 	 * last decision. */
@@ -91,9 +91,9 @@ struct policy_input {
 struct policy_output {
 	int replicas;
 	double cpu_limit, mem_limit; /* 0 when the service has no vertical bounds */
-	int cpu_weight;              /* cgroup v2 cpu.weight, 1..10000 */
-	bool budget_bound;           /* the budget lowered the replica count */
-	bool bounded;                /* clamped to min/max or limit bounds */
+	int cpu_weight;		     /* cgroup v2 cpu.weight, 1..10000 */
+	bool budget_bound;	     /* the budget lowered the replica count */
+	bool bounded;		     /* clamped to min/max or limit bounds */
 	char reason[POLICY_REASON_MAX];
 };
 
@@ -130,13 +130,13 @@ const struct policy_ops *policy_lookup(const char *name);
 
 /* Tunables; zero fields take defaults. */
 struct policy_params {
-	double cpu_headroom;   /* fraction added to CPU forecasts, default 0.15 */
-	double mem_headroom;   /* fraction added to memory forecasts, default 0.2 */
-	double oom_bump;       /* memory multiplier after an OOM kill, default 1.5 */
-	const char *rl_model;  /* RL weights file; NULL = compiled-in default */
-	bool rl_train;         /* RL explores and learns fast (training runs) */
-	double rl_epsilon;     /* exploration rate when training, default 0.1 */
-	unsigned int seed;     /* RL exploration seed */
+	double cpu_headroom;  /* fraction added to CPU forecasts, default 0.15 */
+	double mem_headroom;  /* fraction added to memory forecasts, default 0.2 */
+	double oom_bump;      /* memory multiplier after an OOM kill, default 1.5 */
+	const char *rl_model; /* RL weights file; NULL = compiled-in default */
+	bool rl_train;	      /* RL explores and learns fast (training runs) */
+	double rl_epsilon;    /* exploration rate when training, default 0.1 */
+	unsigned int seed;    /* RL exploration seed */
 };
 
 /*
@@ -203,10 +203,10 @@ int policy_cpu_weight(enum policy_prio prio, double latency_ms, double slo_ms, b
 struct policy_claim {
 	enum policy_prio prio;
 	int min_replicas;
-	int wanted;              /* the policy's desired replicas */
+	int wanted; /* the policy's desired replicas */
 	double cost_per_replica_hour;
-	int granted;             /* out */
-	bool budget_bound;       /* out: granted < wanted because of the budget */
+	int granted;	   /* out */
+	bool budget_bound; /* out: granted < wanted because of the budget */
 };
 
 /*

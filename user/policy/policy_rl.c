@@ -41,21 +41,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RL_ACTIONS      5
-#define RL_FEATURES     6
-#define RL_TILINGS      4
-#define RL_TILES        8
-#define RL_GAMMA        0.5
-#define RL_ALPHA_TRAIN  0.05
+#define RL_ACTIONS	5
+#define RL_FEATURES	6
+#define RL_TILINGS	4
+#define RL_TILES	8
+#define RL_GAMMA	0.5
+#define RL_ALPHA_TRAIN	0.05
 #define RL_ALPHA_ONLINE 0.005
-#define RL_TD_CLIP      50.0
-#define RL_W_CLIP       200.0
+#define RL_TD_CLIP	50.0
+#define RL_W_CLIP	200.0
 #define RL_VIOL_PENALTY 30.0
-#define RL_DELAY_MAX    64
-#define RL_NW ((RL_ACTIONS + 1) * RL_FEATURES * RL_TILINGS * RL_TILES)
-#define RL_SHARED RL_ACTIONS /* row of w shared by every action: the state value */
+#define RL_DELAY_MAX	64
+#define RL_NW		((RL_ACTIONS + 1) * RL_FEATURES * RL_TILINGS * RL_TILES)
+#define RL_SHARED	RL_ACTIONS /* row of w shared by every action: the state value */
 
-static const double rl_margin[RL_ACTIONS] = { 0.0, 0.5, 1.0, 1.5, 2.0 };
+static const double rl_margin[RL_ACTIONS] = {0.0, 0.5, 1.0, 1.5, 2.0};
 
 static const double rl_default[RL_ACTIONS + RL_NW] = {
 #include "policy/rl_default.inc"
@@ -71,7 +71,7 @@ struct rl {
 		double qmax;
 		int replicas;
 	} ring[RL_DELAY_MAX];
-	long k;                  /* decisions made so far */
+	long k; /* decisions made so far */
 	double viol_ewma;
 	bool train;
 	double epsilon;
@@ -92,8 +92,7 @@ static void features(const struct policy_input *in, double f[RL_FEATURES], doubl
 	f[0] = clip01((in->fc.valid ? in->fc.upper : 0) / cap / 2.0);
 	f[1] = clip01(width / 2.0);
 	f[2] = clip01(in->utilisation / in->target_util / 2.0);
-	f[3] = in->slo_latency_ms > 0 ? clip01(in->latency_p95_ms / in->slo_latency_ms / 2.0)
-				      : 0;
+	f[3] = in->slo_latency_ms > 0 ? clip01(in->latency_p95_ms / in->slo_latency_ms / 2.0) : 0;
 	f[4] = clip01(log2(1.0 + in->replicas_requested) / 10.0);
 	f[5] = clip01(viol);
 }
@@ -144,8 +143,8 @@ static double clipw(double v)
 static void learn(struct rl *r, struct rl_entry *e, double reward, double qnext)
 {
 	int a = e->a;
-	double alpha = (r->train ? RL_ALPHA_TRAIN : RL_ALPHA_ONLINE) /
-		       (2 * RL_FEATURES * RL_TILINGS + 1);
+	double alpha =
+	    (r->train ? RL_ALPHA_TRAIN : RL_ALPHA_ONLINE) / (2 * RL_FEATURES * RL_TILINGS + 1);
 	double td = reward + RL_GAMMA * qnext - q_value(r, a, e->idx);
 
 	if (!isfinite(td))
@@ -315,8 +314,8 @@ int policy_rl_save(const struct policy *p, const char *path)
 }
 
 const struct policy_ops policy_rl_ops = {
-	.name = "rl",
-	.create = rl_create,
-	.destroy = free,
-	.decide = rl_decide,
+    .name = "rl",
+    .create = rl_create,
+    .destroy = free,
+    .decide = rl_decide,
 };

@@ -30,8 +30,8 @@ static void size_cpu(const struct policy_params *pp, const struct policy_input *
 	int n;
 
 	if (!band_ok(&in->cpu)) {
-		out->cpu_limit = clampd(in->cpu_limit > 0 ? in->cpu_limit : b->cpu_max, b->cpu_min,
-					b->cpu_max);
+		out->cpu_limit =
+		    clampd(in->cpu_limit > 0 ? in->cpu_limit : b->cpu_max, b->cpu_min, b->cpu_max);
 		return;
 	}
 	total = fmax(in->cpu.upper, in->cpu.point);
@@ -42,8 +42,8 @@ static void size_cpu(const struct policy_params *pp, const struct policy_input *
 		int more = q > b->max_replicas ? b->max_replicas : (int)q;
 
 		if (more > n) {
-			policy_reason_add(out, "cpu %.3g cores needs %d replicas at %.3g max", total,
-					  more, b->cpu_max);
+			policy_reason_add(out, "cpu %.3g cores needs %d replicas at %.3g max",
+					  total, more, b->cpu_max);
 			out->replicas = n = more;
 		}
 	}
@@ -85,7 +85,7 @@ void policy_size_vertical(const struct policy_params *pp, const struct policy_in
 
 int policy_cpu_weight(enum policy_prio prio, double latency_ms, double slo_ms, bool contended)
 {
-	static const int base[POLICY_PRIO_COUNT] = { 25, 100, 400, 1600 };
+	static const int base[POLICY_PRIO_COUNT] = {25, 100, 400, 1600};
 	double w, r;
 
 	if (prio < 0 || prio >= POLICY_PRIO_COUNT)

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int sim_params_check(struct sim_params *sp, char *err, size_t errlen)
 {
 	if (sp->scale == 0)
@@ -23,7 +22,8 @@ int sim_params_check(struct sim_params *sp, char *err, size_t errlen)
 	if (!sp->model)
 		sp->model = "ensemble";
 	if (!(sp->capacity > 0) || !isfinite(sp->capacity)) {
-		snprintf(err, errlen, "capacity %g must be a positive number of req/s", sp->capacity);
+		snprintf(err, errlen, "capacity %g must be a positive number of req/s",
+			 sp->capacity);
 		return -EINVAL;
 	}
 	if (!(sp->startup_s >= 0) || !isfinite(sp->startup_s) || !(sp->step_s >= 0)) {
@@ -51,8 +51,8 @@ int sim_params_check(struct sim_params *sp, char *err, size_t errlen)
 	if (!(sp->slo_ms > 1000.0 * queue_p95_floor(sp->capacity))) {
 		snprintf(err, errlen,
 			 "slo %g ms is not above the p95 service time %.4g ms of one request at "
-			 "capacity %g req/s", sp->slo_ms, 1000.0 * queue_p95_floor(sp->capacity),
-			 sp->capacity);
+			 "capacity %g req/s",
+			 sp->slo_ms, 1000.0 * queue_p95_floor(sp->capacity), sp->capacity);
 		return -EINVAL;
 	}
 	return 0;

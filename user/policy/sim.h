@@ -36,15 +36,15 @@
 #include "policy/policy.h"
 
 struct sim_params {
-	double capacity;   /* req/s per ready replica (> 0) */
-	double startup_s;  /* replica start-up time (>= 0) */
-	double slo_ms;     /* p95 latency SLO */
-	double step_s;     /* 0 = the trace's own step */
-	double scale;      /* multiplier for trace values, > 0 */
+	double capacity;  /* req/s per ready replica (> 0) */
+	double startup_s; /* replica start-up time (>= 0) */
+	double slo_ms;	  /* p95 latency SLO */
+	double step_s;	  /* 0 = the trace's own step */
+	double scale;	  /* multiplier for trace values, > 0 */
 	int min_replicas, max_replicas;
-	double target;     /* utilisation target, (0, 1] */
-	double coverage;   /* forecast interval coverage, default 0.95 */
-	const char *model; /* forecasting model, default "ensemble" */
+	double target;		 /* utilisation target, (0, 1] */
+	double coverage;	 /* forecast interval coverage, default 0.95 */
+	const char *model;	 /* forecasting model, default "ensemble" */
 	struct policy_params pp; /* passed to every policy */
 };
 
@@ -55,11 +55,11 @@ int sim_params_check(struct sim_params *sp, char *err, size_t errlen);
 struct sim_trace {
 	size_t n;
 	double step_s;
-	double t0;             /* unix seconds of step 0 */
-	double *obs;           /* demand the policies observe (NAN = missing) */
-	double *demand;        /* demand simulated (missing ones held) */
-	size_t n_missing;      /* missing steps (empty, NaN or gap) */
-	size_t n_negative;     /* negative values, treated as missing */
+	double t0;	   /* unix seconds of step 0 */
+	double *obs;	   /* demand the policies observe (NAN = missing) */
+	double *demand;	   /* demand simulated (missing ones held) */
+	size_t n_missing;  /* missing steps (empty, NaN or gap) */
+	size_t n_negative; /* negative values, treated as missing */
 	struct csv_ts_format fmt;
 };
 
@@ -83,12 +83,12 @@ void sim_trace_free(struct sim_trace *tr);
  */
 struct sim_forecast {
 	size_t n;
-	int lead;        /* L: start-up in whole steps */
-	int window;      /* scale-down window in whole steps */
+	int lead;   /* L: start-up in whole steps */
+	int window; /* scale-down window in whole steps */
 	unsigned char *valid;
-	double *p1;      /* one-step-ahead point (for the decisions file) */
-	double *point, *lower, *upper;  /* at horizon L + 1 */
-	double *wpoint, *wupper;        /* max over horizons L + 1 .. L + 1 + window */
+	double *p1;		       /* one-step-ahead point (for the decisions file) */
+	double *point, *lower, *upper; /* at horizon L + 1 */
+	double *wpoint, *wupper;       /* max over horizons L + 1 .. L + 1 + window */
 };
 
 /* Lead and window in steps for these parameters and step. */
@@ -109,10 +109,10 @@ void sim_forecast_free(struct sim_forecast *fc);
 /* One simulated step, for --decisions-out. */
 struct sim_step {
 	size_t i;
-	double demand;        /* simulated demand, req/s */
-	double forecast;      /* one-step-ahead point forecast (NAN if none) */
+	double demand;	 /* simulated demand, req/s */
+	double forecast; /* one-step-ahead point forecast (NAN if none) */
 	int requested, ready;
-	double latency_ms;    /* p95 of the step; INFINITY with backlog */
+	double latency_ms; /* p95 of the step; INFINITY with backlog */
 	double backlog;
 	bool violated;
 };
@@ -123,10 +123,10 @@ struct sim_result {
 	size_t steps, violations;
 	double slo_violation_pct;
 	double replica_seconds;
-	double cost_vs_oracle;  /* NAN until sim_run_all() fills it */
+	double cost_vs_oracle; /* NAN until sim_run_all() fills it */
 	long actions;
-	double p95_latency_ms;  /* over steps without backlog; NAN if none */
-	bool error;             /* a decision reported an error (see message) */
+	double p95_latency_ms; /* over steps without backlog; NAN if none */
+	bool error;	       /* a decision reported an error (see message) */
 };
 
 /*
@@ -134,9 +134,9 @@ struct sim_result {
  * cb (may be NULL) is called per step; a non-zero return stops the run and
  * is returned.  0 or -errno with a message in err.
  */
-int sim_run_policy(const struct sim_trace *tr, const struct sim_forecast *fc,
-		   struct policy *p, const struct sim_params *sp, sim_step_fn cb, void *arg,
-		   struct sim_result *res, char *err, size_t errlen);
+int sim_run_policy(const struct sim_trace *tr, const struct sim_forecast *fc, struct policy *p,
+		   const struct sim_params *sp, sim_step_fn cb, void *arg, struct sim_result *res,
+		   char *err, size_t errlen);
 
 /*
  * Simulate the named policy with fresh state.  0 or -errno (ENOENT unknown

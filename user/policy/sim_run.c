@@ -18,7 +18,7 @@
 
 int sim_forecast_alloc(struct sim_forecast *fc, size_t n, int lead, int window)
 {
-	double **arr[] = { &fc->p1, &fc->point, &fc->lower, &fc->upper, &fc->wpoint, &fc->wupper };
+	double **arr[] = {&fc->p1, &fc->point, &fc->lower, &fc->upper, &fc->wpoint, &fc->wupper};
 
 	memset(fc, 0, sizeof(*fc));
 	fc->n = n;
@@ -70,7 +70,7 @@ static void fc_store(struct sim_forecast *fc, size_t t, const struct fcast_point
 int sim_forecast_build(const struct sim_trace *tr, const struct sim_params *sp,
 		       struct sim_forecast *fc, char *err, size_t errlen)
 {
-	struct fcast_params fp = { .step_s = tr->step_s };
+	struct fcast_params fp = {.step_s = tr->step_s};
 	struct fcast_point *o;
 	struct fcast *f;
 	int lead = sim_lead_steps(sp, tr->step_s), win = sim_window_steps(tr->step_s);
@@ -118,12 +118,12 @@ struct run {
 	struct policy *p;
 	bool oracle;
 	int lead;
-	int *pend;            /* replicas becoming ready, by step modulo lead + 1 */
+	int *pend; /* replicas becoming ready, by step modulo lead + 1 */
 	int req, ready;
-	double backlog;       /* requests queued at the end of the last step */
-	double util, lat_ms;  /* observations of the last step */
-	double peak;          /* highest observed demand so far (NAN before any) */
-	double *lat;          /* p95 of steps without backlog */
+	double backlog;	     /* requests queued at the end of the last step */
+	double util, lat_ms; /* observations of the last step */
+	double peak;	     /* highest observed demand so far (NAN before any) */
+	double *lat;	     /* p95 of steps without backlog */
 	size_t nlat;
 };
 
@@ -251,9 +251,10 @@ static void score(struct run *r, struct sim_result *res)
 
 static int run_init(struct run *r, const struct sim_trace *tr, const struct sim_params *sp)
 {
-	struct policy_input in = { .capacity = sp->capacity, .target_util = sp->target,
-				   .slo_latency_ms = sp->slo_ms,
-				   .bounds = { sp->min_replicas, sp->max_replicas } };
+	struct policy_input in = {.capacity = sp->capacity,
+				  .target_util = sp->target,
+				  .slo_latency_ms = sp->slo_ms,
+				  .bounds = {sp->min_replicas, sp->max_replicas}};
 	int n0 = policy_need(&in, tr->demand[0]);
 
 	r->lead = sim_lead_steps(sp, tr->step_s);
@@ -261,15 +262,16 @@ static int run_init(struct run *r, const struct sim_trace *tr, const struct sim_
 	r->lat = malloc(tr->n * sizeof(double));
 	if (!r->pend || !r->lat)
 		return -ENOMEM;
-	n0 = n0 < sp->min_replicas ? sp->min_replicas : n0 > sp->max_replicas ? sp->max_replicas
-									      : n0;
+	n0 = n0 < sp->min_replicas   ? sp->min_replicas
+	     : n0 > sp->max_replicas ? sp->max_replicas
+				     : n0;
 	r->req = r->ready = n0;
 	r->util = r->lat_ms = r->peak = NAN;
 	return 0;
 }
 
-static int run_step(struct run *r, size_t t, struct sim_result *res, struct sim_step *st,
-		    char *err, size_t errlen)
+static int run_step(struct run *r, size_t t, struct sim_result *res, struct sim_step *st, char *err,
+		    size_t errlen)
 {
 	struct policy_input in;
 	struct policy_output out;
@@ -301,11 +303,11 @@ static int run_step(struct run *r, size_t t, struct sim_result *res, struct sim_
 	return 0;
 }
 
-int sim_run_policy(const struct sim_trace *tr, const struct sim_forecast *fc,
-		   struct policy *p, const struct sim_params *sp, sim_step_fn cb, void *arg,
-		   struct sim_result *res, char *err, size_t errlen)
+int sim_run_policy(const struct sim_trace *tr, const struct sim_forecast *fc, struct policy *p,
+		   const struct sim_params *sp, sim_step_fn cb, void *arg, struct sim_result *res,
+		   char *err, size_t errlen)
 {
-	struct run r = { .tr = tr, .fc = fc, .sp = sp, .p = p };
+	struct run r = {.tr = tr, .fc = fc, .sp = sp, .p = p};
 	struct sim_step st;
 	int e = 0;
 
@@ -349,9 +351,11 @@ int sim_run(const struct sim_trace *tr, const struct sim_forecast *fc, const cha
 		e = errno ? errno : ENOMEM;
 		if (strcmp(policy, "rl") == 0 && sp->pp.rl_model)
 			snprintf(err, errlen, "failed to load rl model %s: %s", sp->pp.rl_model,
-				 e == EBADMSG ? "not a presage-rl model of this version" : strerror(e));
+				 e == EBADMSG ? "not a presage-rl model of this version"
+					      : strerror(e));
 		else
-			snprintf(err, errlen, "failed to create policy %s: %s", policy, strerror(e));
+			snprintf(err, errlen, "failed to create policy %s: %s", policy,
+				 strerror(e));
 		return -e;
 	}
 	e = sim_run_policy(tr, fc, p, sp, cb, arg, res, err, errlen);
