@@ -33,7 +33,7 @@
 #include <string.h>
 
 #define MAX_FILES 64
-#define MAX_WIN   16
+#define MAX_WIN	  16
 
 struct nab_file {
 	char name[256];
@@ -51,7 +51,7 @@ static double scaled_sigmoid(double x)
 /* Score every row of s with the detect pipeline. */
 static int run_detector(const char *model, const struct csv_series *s, double *score)
 {
-	struct fcast_params p = { .max_horizon = 1, .step_s = s->step };
+	struct fcast_params p = {.max_horizon = 1, .step_s = s->step};
 	struct fcast *f = fcast_new(model, &p);
 	struct anom *a = anom_new();
 
@@ -216,7 +216,7 @@ static cJSON *read_windows(const char *dir)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "model", required_argument, NULL, 'm' }, { 0 } };
+	static const struct option opts[] = {{"model", required_argument, NULL, 'm'}, {0}};
 	const char *dir = getenv("PRESAGE_NAB"), *model = "ensemble";
 	static struct nab_file files[MAX_FILES];
 	struct nab_tally t, bt;

@@ -60,7 +60,7 @@ static int bench_season; /* --season N (0 = auto) */
 static int run_model(const char *model, const struct csv_series *s, size_t split, double scale,
 		     struct result *r)
 {
-	struct fcast_params p = { .max_horizon = HMAX, .step_s = s->step, .season = bench_season };
+	struct fcast_params p = {.max_horizon = HMAX, .step_s = s->step, .season = bench_season};
 	struct fcast *f = fcast_new(model, &p);
 	struct fcast_point out[HMAX];
 	double e1 = 0, e12 = 0, c1 = 0, c12 = 0, cpu = 0;
@@ -79,7 +79,8 @@ static int run_model(const char *model, const struct csv_series *s, size_t split
 		e1 += fabs(s->v[t + 1] - out[0].point);
 		e12 += fabs(s->v[t + HMAX] - out[HMAX - 1].point);
 		c1 += s->v[t + 1] >= out[0].lower && s->v[t + 1] <= out[0].upper;
-		c12 += s->v[t + HMAX] >= out[HMAX - 1].lower && s->v[t + HMAX] <= out[HMAX - 1].upper;
+		c12 +=
+		    s->v[t + HMAX] >= out[HMAX - 1].lower && s->v[t + HMAX] <= out[HMAX - 1].upper;
 		r->scored++;
 	}
 	fcast_free(f);
@@ -119,8 +120,8 @@ static int bench_trace(const char *path, const char *name, const char **models, 
 			fprintf(stderr, "forecast: model %s unavailable\n", models[i]);
 			continue;
 		}
-		printf(csv ? "%s,%s,%.4f,%.4f,%.1f,%.1f,%.2f\n" :
-			     "%-28s %-13s %8.4f %8.4f %7.1f %7.1f %10.2f\n",
+		printf(csv ? "%s,%s,%.4f,%.4f,%.1f,%.1f,%.2f\n"
+			   : "%-28s %-13s %8.4f %8.4f %7.1f %7.1f %10.2f\n",
 		       name, models[i], r.mase1, r.mase12, r.cov1, r.cov12, r.us);
 		fflush(stdout);
 	}
@@ -131,12 +132,14 @@ static int bench_trace(const char *path, const char *name, const char **models, 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "traces", required_argument, NULL, 't' }, { "model", required_argument, NULL, 'm' },
-		{ "csv", no_argument, NULL, 'c' },	    { "season", required_argument, NULL, 's' },
-		{ 0 },
+	    {"traces", required_argument, NULL, 't'},
+	    {"model", required_argument, NULL, 'm'},
+	    {"csv", no_argument, NULL, 'c'},
+	    {"season", required_argument, NULL, 's'},
+	    {0},
 	};
 	const char *dir = getenv("PRESAGE_TRACES"), *models[16];
-	const char *defaults[] = { "nasa_http_jul95_1min.csv", "google2019_avg_cpu_5min.csv" };
+	const char *defaults[] = {"nasa_http_jul95_1min.csv", "google2019_avg_cpu_5min.csv"};
 	int nm = 0, csv = 0, c, rc = 0;
 	char path[4096];
 
@@ -157,14 +160,14 @@ int main(int argc, char **argv)
 	if (nm == 0)
 		for (int i = 0; fcast_models[i]; i++)
 			models[nm++] = fcast_models[i]->name;
-	printf(csv ? "trace,model,mase_h1,mase_h12,coverage_h1,coverage_h12,cpu_us_per_update\n" :
-		     "%-28s %-13s %8s %8s %7s %7s %10s\n",
+	printf(csv ? "trace,model,mase_h1,mase_h12,coverage_h1,coverage_h12,cpu_us_per_update\n"
+		   : "%-28s %-13s %8s %8s %7s %7s %10s\n",
 	       "trace", "model", "MASE h1", "MASE h12", "cov1%", "cov12%", "us/update");
 	if (optind < argc) {
 		for (int i = optind; i < argc; i++)
-			rc |= bench_trace(argv[i], strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 :
-									    argv[i],
-					  models, nm, csv);
+			rc |= bench_trace(
+			    argv[i], strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i],
+			    models, nm, csv);
 	} else {
 		for (size_t i = 0; i < 2; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, defaults[i]);

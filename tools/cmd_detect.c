@@ -91,7 +91,7 @@ struct det_state {
 /* The forecaster starts at the second row, once a step is known. */
 static int start_model(struct det_state *d, double step)
 {
-	struct fcast_params p = { .season = d->o->season, .max_horizon = 1, .step_s = step };
+	struct fcast_params p = {.season = d->o->season, .max_horizon = 1, .step_s = step};
 
 	d->f = fcast_new(d->o->model, &p);
 	if (!d->f)
@@ -132,7 +132,7 @@ static int detect_row(struct det_state *d, const struct csv_row *row)
 
 static int detect_stream(const struct det_opts *o, FILE *in, const char *name)
 {
-	struct det_state d = { .o = o };
+	struct det_state d = {.o = o};
 	struct csv_reader *r = csv_reader_new(in, name);
 	struct csv_row row;
 	int rc, ret = CLI_FAIL;
@@ -174,28 +174,39 @@ out:
 int cmd_detect(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "input", required_argument, NULL, 'i' },  { "output", required_argument, NULL, 'o' },
-		{ "model", required_argument, NULL, 'm' },  { "season", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },	    { 0 },
+	    {"input", required_argument, NULL, 'i'}, {"output", required_argument, NULL, 'o'},
+	    {"model", required_argument, NULL, 'm'}, {"season", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
-	struct det_opts o = { .model = "ensemble" };
+	struct det_opts o = {.model = "ensemble"};
 	const char *fmt = "csv";
 	FILE *in;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "i:o:m:s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': o.input = optarg; break;
-		case 'o': fmt = optarg; break;
-		case 'm': o.model = optarg; break;
+		case 'i':
+			o.input = optarg;
+			break;
+		case 'o':
+			fmt = optarg;
+			break;
+		case 'm':
+			o.model = optarg;
+			break;
 		case 's':
 			if (parse_season(optarg, &o.season)) {
-				cli_err("detect", "bad --season '%s': auto or a period in steps", optarg);
+				cli_err("detect", "bad --season '%s': auto or a period in steps",
+					optarg);
 				return CLI_USAGE;
 			}
 			break;
-		case 'h': det_usage(stdout); return CLI_OK;
-		default: det_usage(stderr); return CLI_USAGE;
+		case 'h':
+			det_usage(stdout);
+			return CLI_OK;
+		default:
+			det_usage(stderr);
+			return CLI_USAGE;
 		}
 	}
 	if (!o.input || optind != argc) {
@@ -208,7 +219,8 @@ int cmd_detect(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (!fcast_lookup(o.model)) {
-		cli_err("detect", "unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
+		cli_err("detect",
+			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
 			o.model);
 		return CLI_USAGE;
 	}

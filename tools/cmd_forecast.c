@@ -102,10 +102,10 @@ static void feed_row(struct fcast *f, const struct csv_series *s, size_t i)
 static struct fcast *make_model(const struct fc_opts *o, double step, long h)
 {
 	struct fcast_params p = {
-		.season = o->season,
-		.max_horizon = h < FCAST_MAX_H ? (int)h : FCAST_MAX_H,
-		.step_s = step,
-		.coverage = o->coverage,
+	    .season = o->season,
+	    .max_horizon = h < FCAST_MAX_H ? (int)h : FCAST_MAX_H,
+	    .step_s = step,
+	    .coverage = o->coverage,
 	};
 	struct fcast *f = fcast_new(o->model, &p);
 
@@ -190,7 +190,8 @@ static int forecast_offline(const struct fc_opts *o)
 	if (!f || !pt)
 		goto out;
 	if (o->online)
-		printf("timestamp,value,forecast_h1,forecast_h%ld,lower_h%ld,upper_h%ld\n", h, h, h);
+		printf("timestamp,value,forecast_h1,forecast_h%ld,lower_h%ld,upper_h%ld\n", h, h,
+		       h);
 	for (size_t i = 0; i < s.n; i++) {
 		feed_row(f, &s, i);
 		if (o->online && write_online_row(f, &s, i, h, o->coverage, pt)) {
@@ -216,8 +217,9 @@ out:
  */
 static int forecast_live(const char *target, const char *metric, const char *horizon)
 {
-	cli_err("forecast", "live forecasts need presaged: querying %s over %s is not supported yet",
-		target, cli_globals.socket_path);
+	cli_err("forecast",
+		"live forecasts need presaged: querying %s over %s is not supported yet", target,
+		cli_globals.socket_path);
 	return CLI_FAIL;
 }
 
@@ -229,7 +231,8 @@ static int check_opts(struct fc_opts *o, const char *season, const char *fmt)
 		return CLI_USAGE;
 	}
 	if (!fcast_lookup(o->model)) {
-		cli_err("forecast", "unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
+		cli_err("forecast",
+			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
 			o->model);
 		return CLI_USAGE;
 	}
@@ -247,33 +250,51 @@ static int check_opts(struct fc_opts *o, const char *season, const char *fmt)
 int cmd_forecast(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "input", required_argument, NULL, 'i' },   { "horizon", required_argument, NULL, 'H' },
-		{ "online", no_argument, NULL, 'O' },	     { "output", required_argument, NULL, 'o' },
-		{ "model", required_argument, NULL, 'm' },   { "coverage", required_argument, NULL, 'c' },
-		{ "season", required_argument, NULL, 's' },  { "metric", required_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' },	     { 0 },
+	    {"input", required_argument, NULL, 'i'},  {"horizon", required_argument, NULL, 'H'},
+	    {"online", no_argument, NULL, 'O'},	      {"output", required_argument, NULL, 'o'},
+	    {"model", required_argument, NULL, 'm'},  {"coverage", required_argument, NULL, 'c'},
+	    {"season", required_argument, NULL, 's'}, {"metric", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
-	struct fc_opts o = { .model = "ensemble", .coverage = 0.9 };
+	struct fc_opts o = {.model = "ensemble", .coverage = 0.9};
 	const char *season = NULL, *fmt = NULL, *metric = NULL;
 	char *end;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "i:H:o:m:c:s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': o.input = optarg; break;
-		case 'H': o.horizon = optarg; break;
-		case 'O': o.online = 1; break;
-		case 'o': fmt = optarg; break;
-		case 'm': o.model = optarg; break;
-		case 's': season = optarg; break;
-		case 'M': metric = optarg; break;
+		case 'i':
+			o.input = optarg;
+			break;
+		case 'H':
+			o.horizon = optarg;
+			break;
+		case 'O':
+			o.online = 1;
+			break;
+		case 'o':
+			fmt = optarg;
+			break;
+		case 'm':
+			o.model = optarg;
+			break;
+		case 's':
+			season = optarg;
+			break;
+		case 'M':
+			metric = optarg;
+			break;
 		case 'c':
 			o.coverage = strtod(optarg, &end);
 			if (*end || end == optarg)
 				o.coverage = -1;
 			break;
-		case 'h': fc_usage(stdout); return CLI_OK;
-		default: fc_usage(stderr); return CLI_USAGE;
+		case 'h':
+			fc_usage(stdout);
+			return CLI_OK;
+		default:
+			fc_usage(stderr);
+			return CLI_USAGE;
 		}
 	}
 	if (!o.input) {
@@ -289,7 +310,7 @@ int cmd_forecast(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	rc = check_opts(&o, season, fmt);
-	if (!rc && parse_horizon(o.horizon, 1, &(long){ 0 })) {
+	if (!rc && parse_horizon(o.horizon, 1, &(long){0})) {
 		cli_err("forecast", "bad --horizon '%s': steps (12) or a duration (90s, 5m, 1h)",
 			o.horizon);
 		rc = CLI_USAGE;

@@ -52,7 +52,8 @@ static void test_low_on_normal_data(void **state)
 			n++;
 		}
 	}
-	print_message("# normal data: %.2f%% > 0, %.2f%% > 0.5\n", 100.0 * any / n, 100.0 * high / n);
+	print_message("# normal data: %.2f%% > 0, %.2f%% > 0.5\n", 100.0 * any / n,
+		      100.0 * high / n);
 	assert_true(high <= n / 100); /* at most 1% above 0.5 */
 	fcast_free(f);
 	anom_free(a);
@@ -106,7 +107,7 @@ static void test_variance_drop(void **state)
 static void test_missing_and_adversarial(void **state)
 {
 	struct anom *a = anom_new();
-	static const double evil[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 0, 1e-300 };
+	static const double evil[] = {NAN, INFINITY, -INFINITY, 1e300, -1e300, 0, 1e-300};
 
 	assert_true(anom_update(a, NAN) == 0);
 	for (int t = 0; t < 5000; t++) {
@@ -123,7 +124,7 @@ static void test_missing_and_adversarial(void **state)
 static void test_save_load(void **state)
 {
 	struct anom *a = anom_new(), *b = anom_new();
-	struct sbuf buf = { 0 };
+	struct sbuf buf = {0};
 	struct sbuf_reader r;
 	uint64_t s = 3;
 
@@ -151,9 +152,9 @@ static void test_save_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_low_on_normal_data), cmocka_unit_test(test_level_shift),
-		cmocka_unit_test(test_small_persistent_shift), cmocka_unit_test(test_variance_drop),
-		cmocka_unit_test(test_missing_and_adversarial), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_low_on_normal_data),	    cmocka_unit_test(test_level_shift),
+	    cmocka_unit_test(test_small_persistent_shift),  cmocka_unit_test(test_variance_drop),
+	    cmocka_unit_test(test_missing_and_adversarial), cmocka_unit_test(test_save_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,8 @@ static void test_unix_crlf_bom(void **state)
 {
 	struct csv_series s;
 
-	assert_int_equal(load_text("\xef\xbb\xbf" "1700000000,1\r\n1700000060,2\r\n\r\n"
+	assert_int_equal(load_text("\xef\xbb\xbf"
+				   "1700000000,1\r\n1700000060,2\r\n\r\n"
 				   "# comment\n\"1700000120\", 3 \r\n",
 				   &s),
 			 0);
@@ -195,12 +196,16 @@ static void test_long_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_datetime_header), cmocka_unit_test(test_unix_crlf_bom),
-		cmocka_unit_test(test_bad_line_named),	cmocka_unit_test(test_order_errors),
-		cmocka_unit_test(test_missing_and_infinite),
-		cmocka_unit_test(test_single_row_and_empty),
-		cmocka_unit_test(test_gaps_reported),	cmocka_unit_test(test_format_roundtrip),
-		cmocka_unit_test(test_streaming_reader), cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_datetime_header),
+	    cmocka_unit_test(test_unix_crlf_bom),
+	    cmocka_unit_test(test_bad_line_named),
+	    cmocka_unit_test(test_order_errors),
+	    cmocka_unit_test(test_missing_and_infinite),
+	    cmocka_unit_test(test_single_row_and_empty),
+	    cmocka_unit_test(test_gaps_reported),
+	    cmocka_unit_test(test_format_roundtrip),
+	    cmocka_unit_test(test_streaming_reader),
+	    cmocka_unit_test(test_long_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_models[] = { "snaive", "ewma", "holt_winters", "arima", "rnn",
-					   "ensemble" };
+static const char *const all_models[] = {"snaive", "ewma", "holt_winters",
+					 "arima",  "rnn",  "ensemble"};
 #define N_MODELS (sizeof(all_models) / sizeof(all_models[0]))
 
 static double sine(int t)
@@ -41,7 +41,7 @@ static double gauss(uint64_t *s)
 /* Max abs error of h-step forecasts after n samples of the sine. */
 static double sine_error(const char *model, int season, int n, int h)
 {
-	struct fcast_params p = { .season = season, .max_horizon = h, .step_s = 60 };
+	struct fcast_params p = {.season = season, .max_horizon = h, .step_s = 60};
 	struct fcast *f = fcast_new(model, &p);
 	struct fcast_point out[48];
 	double worst = 0;
@@ -100,7 +100,7 @@ static void test_season_detection(void **state)
 static void test_gaussian_coverage(void **state)
 {
 	for (size_t m = 0; m < N_MODELS; m++) {
-		struct fcast_params p = { .max_horizon = 4, .step_s = 60 };
+		struct fcast_params p = {.max_horizon = 4, .step_s = 60};
 		struct fcast *f = fcast_new(all_models[m], &p);
 		struct fcast_point out[4];
 		uint64_t s = 0x1234567 + m;
@@ -138,16 +138,15 @@ static void check_finite(struct fcast *f, int h)
 
 static void test_adversarial_no_nan(void **state)
 {
-	static const double evil[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 0, 1e-300,
-				       1.7e308 };
+	static const double evil[] = {NAN, INFINITY, -INFINITY, 1e300, -1e300, 0, 1e-300, 1.7e308};
 
 	for (size_t m = 0; m < N_MODELS; m++) {
-		struct fcast_params p = { .max_horizon = 12, .step_s = 60 };
+		struct fcast_params p = {.max_horizon = 12, .step_s = 60};
 		struct fcast *f = fcast_new(all_models[m], &p);
 		uint64_t s = 99;
 
 		assert_non_null(f);
-		assert_int_equal(fcast_forecast(f, 3, 0.9, (struct fcast_point[3]){ 0 }), -ENODATA);
+		assert_int_equal(fcast_forecast(f, 3, 0.9, (struct fcast_point[3]){0}), -ENODATA);
 		fcast_update(f, 5); /* single row */
 		check_finite(f, 3);
 		for (int t = 0; t < 3000; t++) {
@@ -181,10 +180,10 @@ static void test_constant_series(void **state)
 static void test_save_load(void **state)
 {
 	for (size_t m = 0; m < N_MODELS; m++) {
-		struct fcast_params p = { .max_horizon = 6, .step_s = 300 };
+		struct fcast_params p = {.max_horizon = 6, .step_s = 300};
 		struct fcast *a = fcast_new(all_models[m], &p), *b = fcast_new(all_models[m], &p);
 		struct fcast_point oa[6], ob[6];
-		struct sbuf buf = { 0 };
+		struct sbuf buf = {0};
 		uint64_t s = 7;
 
 		for (int t = 0; t < 700; t++)
@@ -232,10 +231,10 @@ static void test_lookup_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sine_given_season), cmocka_unit_test(test_sine_auto_season),
-		cmocka_unit_test(test_season_detection),  cmocka_unit_test(test_gaussian_coverage),
-		cmocka_unit_test(test_adversarial_no_nan), cmocka_unit_test(test_constant_series),
-		cmocka_unit_test(test_save_load),	  cmocka_unit_test(test_lookup_and_errors),
+	    cmocka_unit_test(test_sine_given_season),  cmocka_unit_test(test_sine_auto_season),
+	    cmocka_unit_test(test_season_detection),   cmocka_unit_test(test_gaussian_coverage),
+	    cmocka_unit_test(test_adversarial_no_nan), cmocka_unit_test(test_constant_series),
+	    cmocka_unit_test(test_save_load),	       cmocka_unit_test(test_lookup_and_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,10 +55,10 @@ static void test_features(void **state)
 	struct fp f;
 
 	make_series(cpu, req, mem, 4320, 0.5, 0.1);
-	s[0] = (struct fp_series){ .role = FP_ROLE_CPU, .x = cpu, .n = 4320, .periods = { 1440 },
-				   .strength = { 0.9 } };
-	s[1] = (struct fp_series){ .role = FP_ROLE_REQ, .x = req, .n = 4320 };
-	s[2] = (struct fp_series){ .role = FP_ROLE_MEM, .x = mem, .n = 4320 };
+	s[0] = (struct fp_series){
+	    .role = FP_ROLE_CPU, .x = cpu, .n = 4320, .periods = {1440}, .strength = {0.9}};
+	s[1] = (struct fp_series){.role = FP_ROLE_REQ, .x = req, .n = 4320};
+	s[2] = (struct fp_series){.role = FP_ROLE_MEM, .x = mem, .n = 4320};
 	fp_compute(&f, s, 3, 60);
 	assert_true(f.v[FP_PERIOD1] == 86400);
 	assert_true(fabs(f.v[FP_UTIL_P50] - 1) < 0.01);
@@ -76,15 +76,18 @@ static void test_features(void **state)
 static void test_similarity_and_closest(void **state)
 {
 	static double cpu[3][2880], req[3][2880], mem[3][2880];
-	const double amp[3] = { 0.5, 0.55, 0.05 }, growth[3] = { 0, 0, 2 };
+	const double amp[3] = {0.5, 0.55, 0.05}, growth[3] = {0, 0, 2};
 	struct fp f[3];
 
 	for (int k = 0; k < 3; k++) {
 		struct fp_series s[3] = {
-			{ .role = FP_ROLE_CPU, .x = cpu[k], .n = 2880, .periods = { k == 2 ? 0 : 1440 },
-			  .strength = { 0.8 } },
-			{ .role = FP_ROLE_REQ, .x = req[k], .n = 2880 },
-			{ .role = FP_ROLE_MEM, .x = mem[k], .n = 2880 },
+		    {.role = FP_ROLE_CPU,
+		     .x = cpu[k],
+		     .n = 2880,
+		     .periods = {k == 2 ? 0 : 1440},
+		     .strength = {0.8}},
+		    {.role = FP_ROLE_REQ, .x = req[k], .n = 2880},
+		    {.role = FP_ROLE_MEM, .x = mem[k], .n = 2880},
 		};
 
 		make_series(cpu[k], req[k], mem[k], 2880, amp[k], growth[k]);
@@ -96,8 +99,8 @@ static void test_similarity_and_closest(void **state)
 	assert_true(fp_similarity(&f[0], &f[1]) > fp_similarity(&f[0], &f[2]));
 	assert_true(fp_similarity(&f[0], &f[1]) > 0.9);
 	assert_int_equal(fp_closest(&f[1], f, 3), 1);
-	assert_int_equal(fp_closest(&f[2], f, 2), 1 - (fp_similarity(&f[2], &f[0]) >
-							 fp_similarity(&f[2], &f[1])));
+	assert_int_equal(fp_closest(&f[2], f, 2),
+			 1 - (fp_similarity(&f[2], &f[0]) > fp_similarity(&f[2], &f[1])));
 	f[2].samples = 99999;
 	assert_int_equal(fp_closest(NULL, f, 3), 2);
 	assert_int_equal(fp_closest(NULL, f, 0), -1);
@@ -105,7 +108,7 @@ static void test_similarity_and_closest(void **state)
 
 static void test_fp_file(void **state)
 {
-	struct fp a = { .present = 3, .samples = 42 }, b;
+	struct fp a = {.present = 3, .samples = 42}, b;
 	char path[512];
 	FILE *fh;
 
@@ -126,21 +129,22 @@ static void test_fp_file(void **state)
 }
 
 static const struct profile_metric metrics[] = {
-	{ "cpu_usage_seconds_total", FP_ROLE_CPU },
-	{ "requests_total", FP_ROLE_REQ },
+    {"cpu_usage_seconds_total", FP_ROLE_CPU},
+    {"requests_total", FP_ROLE_REQ},
 };
 
 static struct profile *feed(int n, double amp, uint64_t seed)
 {
-	struct profile_params pp = { .n_metrics = 2, .metrics = metrics, .max_horizon = 10,
-				     .model = "holt_winters" };
+	struct profile_params pp = {
+	    .n_metrics = 2, .metrics = metrics, .max_horizon = 10, .model = "holt_winters"};
 	struct profile *p = profile_new(&pp);
 	double v[2];
 
 	assert_non_null(p);
 	for (int t = 0; t < n; t++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		v[0] = 1 + amp * sin(2 * M_PI * t / 120.0) + (double)(seed >> 40) / (1 << 24) * 0.01;
+		v[0] =
+		    1 + amp * sin(2 * M_PI * t / 120.0) + (double)(seed >> 40) / (1 << 24) * 0.01;
 		v[1] = t == 50 ? NAN : 100 * v[0];
 		assert_int_equal(profile_update(p, v), 0);
 	}
@@ -149,8 +153,8 @@ static struct profile *feed(int n, double amp, uint64_t seed)
 
 static void test_profile_roundtrip(void **state)
 {
-	struct profile_params pp = { .n_metrics = 2, .metrics = metrics, .max_horizon = 10,
-				     .model = "holt_winters" };
+	struct profile_params pp = {
+	    .n_metrics = 2, .metrics = metrics, .max_horizon = 10, .model = "holt_winters"};
 	struct profile *a = feed(600, 0.5, 1), *b;
 	struct fcast_point fa[10], fb[10];
 	char path[512];
@@ -187,7 +191,7 @@ static void test_profile_roundtrip(void **state)
 static void test_cold_start(void **state)
 {
 	struct profile *big = feed(1200, 0.5, 2), *flat = feed(300, 0.0, 3), *fresh;
-	const char *keys[] = { "flat", "missing", "big" };
+	const char *keys[] = {"flat", "missing", "big"};
 	struct fp fb, fc;
 	char path[512];
 
@@ -214,9 +218,9 @@ static void test_cold_start(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_features),	  cmocka_unit_test(test_similarity_and_closest),
-		cmocka_unit_test(test_fp_file),		  cmocka_unit_test(test_profile_roundtrip),
-		cmocka_unit_test(test_cold_start),
+	    cmocka_unit_test(test_features),   cmocka_unit_test(test_similarity_and_closest),
+	    cmocka_unit_test(test_fp_file),    cmocka_unit_test(test_profile_roundtrip),
+	    cmocka_unit_test(test_cold_start),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -22,16 +22,16 @@ struct csv_reader {
 	char *buf;
 	size_t cap;
 	long line;
-	int rows;            /* data rows returned so far */
-	int header_seen;     /* a header line was skipped */
-	int err;             /* sticky -errno */
+	int rows;	 /* data rows returned so far */
+	int header_seen; /* a header line was skipped */
+	int err;	 /* sticky -errno */
 	double last_t;
 	struct csv_ts_format fmt;
 	char msg[512];
 };
 
 static int reader_fail(struct csv_reader *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int reader_fail(struct csv_reader *r, int err, const char *fmt, ...)
 {
@@ -106,7 +106,7 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 
 static int days_in_month(int64_t y, int m)
 {
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : dm[m - 1];
@@ -317,7 +317,7 @@ static int merge_format(struct csv_reader *r, const struct csv_ts_format *f)
 static int parse_line(struct csv_reader *r, struct csv_row *row)
 {
 	char *s = r->buf, *comma, *ts, *val;
-	struct csv_ts_format f = { 0 };
+	struct csv_ts_format f = {0};
 
 	if (r->line == 1 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb &&
 	    (unsigned char)s[2] == 0xbf)

@@ -32,7 +32,7 @@
 
 enum csv_ts_kind {
 	CSV_TS_UNKNOWN = 0,
-	CSV_TS_UNIX,     /* seconds since the epoch, optional fraction */
+	CSV_TS_UNIX,	 /* seconds since the epoch, optional fraction */
 	CSV_TS_DATETIME, /* YYYY-MM-DD HH:MM:SS[.fff], UTC */
 };
 
@@ -40,14 +40,14 @@ enum csv_ts_kind {
 struct csv_ts_format {
 	enum csv_ts_kind kind;
 	int frac_digits; /* digits after the decimal point (max seen), 0 = none */
-	char sep;        /* date/time separator of CSV_TS_DATETIME: ' ' or 'T' */
+	char sep;	 /* date/time separator of CSV_TS_DATETIME: ' ' or 'T' */
 };
 
 struct csv_row {
-	double t;      /* unix seconds */
-	double v;      /* value; NAN when missing */
-	int missing;   /* 1 when the value was empty/nan/NA/null */
-	long line;     /* 1-based line number in the input */
+	double t;		  /* unix seconds */
+	double v;		  /* value; NAN when missing */
+	int missing;		  /* 1 when the value was empty/nan/NA/null */
+	long line;		  /* 1-based line number in the input */
 	char ts_text[CSV_TS_MAX]; /* the timestamp exactly as written */
 };
 
@@ -78,14 +78,14 @@ void csv_reader_free(struct csv_reader *r);
 
 /* A whole series in memory. */
 struct csv_series {
-	size_t n;                 /* rows (missing values included) */
-	double *t;                /* n unix timestamps, strictly increasing */
-	double *v;                /* n values, NAN where missing */
-	char (*ts)[CSV_TS_MAX];   /* n timestamps as written */
-	double step;              /* median interval in seconds; 0 when n < 2 */
-	size_t n_missing;         /* rows with a missing value */
-	size_t gaps;              /* intervals longer than 1.5 * step */
-	size_t gap_steps;         /* steps absent in those gaps (not invented) */
+	size_t n;		/* rows (missing values included) */
+	double *t;		/* n unix timestamps, strictly increasing */
+	double *v;		/* n values, NAN where missing */
+	char (*ts)[CSV_TS_MAX]; /* n timestamps as written */
+	double step;		/* median interval in seconds; 0 when n < 2 */
+	size_t n_missing;	/* rows with a missing value */
+	size_t gaps;		/* intervals longer than 1.5 * step */
+	size_t gap_steps;	/* steps absent in those gaps (not invented) */
 	struct csv_ts_format fmt;
 };
 

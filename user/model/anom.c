@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHORT_DECAY 0.1   /* the short-term means: about 10 samples */
+#define SHORT_DECAY 0.1 /* the short-term means: about 10 samples */
 #define RATE_DECAY  0.001
 
 /* A window of a statistic's recent values, by age and sorted. */
@@ -27,11 +27,11 @@ struct twin {
 };
 
 struct anom {
-	struct twin abs_z;   /* |z| */
-	struct twin mean_z;  /* short-term mean of z (level shifts) */
-	struct twin spread;  /* short-term mean of |z| (variance changes) */
+	struct twin abs_z;  /* |z| */
+	struct twin mean_z; /* short-term mean of z (level shifts) */
+	struct twin spread; /* short-term mean of |z| (variance changes) */
 	double m_short, a_short;
-	double rate;         /* EWMA of score > 0.5 */
+	double rate; /* EWMA of score > 0.5 */
 	int64_t seen;
 	struct anom_parts last;
 };
@@ -124,8 +124,8 @@ static double twin_two_sided(const struct twin *w, double u)
 		for (int i = 0; i < i10; i++)
 			exc += (q10 - p->sorted[i]) / i10;
 		if (u < q10)
-			lo = exc > 0 ? fmin(lo_emp, (double)(i10 + 1) / n * exp(-(q10 - u) / exc)) :
-				       1e-12;
+			lo = exc > 0 ? fmin(lo_emp, (double)(i10 + 1) / n * exp(-(q10 - u) / exc))
+				     : 1e-12;
 	}
 	return fmin(1, 2 * fmin(lo, up));
 }

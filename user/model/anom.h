@@ -28,8 +28,8 @@
 
 #include "model/sbuf.h"
 
-#define ANOM_WIN    1024
-#define ANOM_WARMUP 48
+#define ANOM_WIN     1024
+#define ANOM_WARMUP  48
 #define ANOM_VERSION 1
 
 struct anom_parts {

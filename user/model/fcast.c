@@ -12,19 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FCAST_MAGIC     0x31434650u /* "PFC1" */
-#define ACI_GAMMA       0.005       /* adaptive-conformal step (Gibbs & Candes) */
-#define SCALE_DECAY     0.02        /* EWMA of |1-step error| */
-#define QUANT_REFRESH   1           /* updates between calibrated-quantile refreshes */
-#define CAL_MIN         16          /* scores needed before empirical intervals */
-#define SCALE_WARM      10          /* errors before the scale (and scores) mean anything */
+#define FCAST_MAGIC   0x31434650u /* "PFC1" */
+#define ACI_GAMMA     0.005	  /* adaptive-conformal step (Gibbs & Candes) */
+#define SCALE_DECAY   0.02	  /* EWMA of |1-step error| */
+#define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
+#define CAL_MIN	      16	  /* scores needed before empirical intervals */
+#define SCALE_WARM    10	  /* errors before the scale (and scores) mean anything */
 
-extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima,
-	fcast_rnn, fcast_ensemble;
+extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
+    fcast_ensemble;
 
 const struct fcast_ops *const fcast_models[] = {
-	&fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn, &fcast_ensemble,
-	NULL,
+    &fcast_snaive,   &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
+    &fcast_ensemble, NULL,
 };
 
 struct fcast {
@@ -32,18 +32,18 @@ struct fcast {
 	void *m;
 	struct fcast_ctx c;
 	int H;
-	double *pend;       /* H origins x H horizons of point forecasts */
+	double *pend;	    /* H origins x H horizons of point forecasts */
 	double *pend_scale; /* error scale at each origin */
 	int64_t *pend_t;    /* origin index of each slot, -1 = empty */
-	double *cal;        /* H horizons x FCAST_CAL_WIN normalised errors, by age */
-	double *sorted;     /* the same windows kept sorted (O(1) quantiles) */
+	double *cal;	    /* H horizons x FCAST_CAL_WIN normalised errors, by age */
+	double *sorted;	    /* the same windows kept sorted (O(1) quantiles) */
 	int *cal_n, *cal_pos;
-	double *qlo, *qhi;  /* calibrated quantiles at the tracked coverage */
-	double *aci_a;      /* effective miscoverage per horizon (ACI) */
-	double scale;       /* EWMA of |1-step error| */
-	double mag;         /* EWMA of |y|: the series' magnitude */
+	double *qlo, *qhi; /* calibrated quantiles at the tracked coverage */
+	double *aci_a;	   /* effective miscoverage per horizon (ACI) */
+	double scale;	   /* EWMA of |1-step error| */
+	double mag;	   /* EWMA of |y|: the series' magnitude */
 	double last_score, last_y;
-	int64_t seen;       /* non-missing samples */
+	int64_t seen; /* non-missing samples */
 	int64_t since_q;
 };
 
@@ -123,8 +123,8 @@ void fcast_ctx_copy(const struct fcast_ctx *c, double *out, int n)
 /* Re-detect seasons on a doubling, then periodic, schedule (bounded work). */
 static void ctx_detect(struct fcast_ctx *c)
 {
-	int periods[FCAST_MAX_SEASONS] = { 0 }, np;
-	double strength[FCAST_MAX_SEASONS] = { 0 }, *x;
+	int periods[FCAST_MAX_SEASONS] = {0}, np;
+	double strength[FCAST_MAX_SEASONS] = {0}, *x;
 	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64, grow = (c->t + 1) / 4;
 
 	if (c->p.season != 0 || c->t < c->next_detect)
@@ -194,7 +194,7 @@ static int fcast_alloc(struct fcast *f)
 struct fcast *fcast_new(const char *name, const struct fcast_params *p)
 {
 	const struct fcast_ops *ops = fcast_lookup(name);
-	struct fcast_params dp = { 0 };
+	struct fcast_params dp = {0};
 	struct fcast *f;
 
 	if (!ops) {
@@ -235,7 +235,8 @@ static int lower_bound(const double *a, int n, double v)
 /* Add z to horizon hi's window, evicting the oldest score when full. */
 static void cal_push(struct fcast *f, int hi, double z)
 {
-	double *w = f->cal + (size_t)hi * FCAST_CAL_WIN, *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
+	double *w = f->cal + (size_t)hi * FCAST_CAL_WIN,
+	       *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
 	int n = f->cal_n[hi], i;
 
 	if (n == FCAST_CAL_WIN) {
@@ -361,8 +362,8 @@ void fcast_update(struct fcast *f, double y)
 	int slot = f->c.t >= 0 ? (int)(f->c.t % f->H) : 0;
 
 	if (missing)
-		y = f->c.t >= 0 && f->pend_t[slot] == f->c.t ? f->pend[(size_t)slot * f->H] :
-							      f->last_y;
+		y = f->c.t >= 0 && f->pend_t[slot] == f->c.t ? f->pend[(size_t)slot * f->H]
+							     : f->last_y;
 	y = fmin(fmax(y, -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
 	f->last_score = NAN;
 	if (!missing) {
@@ -385,24 +386,24 @@ void fcast_update(struct fcast *f, double y)
 void fcast_set_exog(struct fcast *f, const double *x, int n)
 {
 	for (int i = 0; i < n && i < f->c.p.n_exog; i++)
-		f->c.exog[i] = isfinite(x[i]) ? fmin(fmax(x[i], -FCAST_VALUE_MAX), FCAST_VALUE_MAX) :
-						0;
+		f->c.exog[i] =
+		    isfinite(x[i]) ? fmin(fmax(x[i], -FCAST_VALUE_MAX), FCAST_VALUE_MAX) : 0;
 }
 
 /* Inverse standard normal CDF (Acklam's rational approximation, |err| < 1e-9). */
 static double norm_quantile(double p)
 {
-	static const double a[] = { -3.969683028665376e+01, 2.209460984245205e+02,
-				    -2.759285104469687e+02, 1.383577518672690e+02,
-				    -3.066479806614716e+01, 2.506628277459239e+00 };
-	static const double b[] = { -5.447609879822406e+01, 1.615858368580409e+02,
-				    -1.556989798598866e+02, 6.680131188771972e+01,
-				    -1.328068155288572e+01 };
-	static const double c[] = { -7.784894002430293e-03, -3.223964580411365e-01,
-				    -2.400758277161838e+00, -2.549732539343734e+00,
-				    4.374664141464968e+00,  2.938163982698783e+00 };
-	static const double d[] = { 7.784695709041462e-03, 3.224671290700398e-01,
-				    2.445134137142996e+00, 3.754408661907416e+00 };
+	static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+				   -2.759285104469687e+02, 1.383577518672690e+02,
+				   -3.066479806614716e+01, 2.506628277459239e+00};
+	static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+				   -1.556989798598866e+02, 6.680131188771972e+01,
+				   -1.328068155288572e+01};
+	static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+				   -2.400758277161838e+00, -2.549732539343734e+00,
+				   4.374664141464968e+00,  2.938163982698783e+00};
+	static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+				   2.445134137142996e+00, 3.754408661907416e+00};
 	double q, r;
 
 	p = fmin(fmax(p, 1e-12), 1 - 1e-12);

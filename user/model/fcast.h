@@ -30,21 +30,21 @@
 
 #include "model/sbuf.h"
 
-#define FCAST_MAX_H      256     /* longest horizon tracked for intervals */
-#define FCAST_HIST_MAX   32768   /* most samples a context keeps */
-#define FCAST_MAX_SEASONS 2      /* seasonal periods modelled at once */
-#define FCAST_MAX_EXOG   8
-#define FCAST_CAL_WIN    512     /* scores per horizon in the calibration window */
-#define FCAST_VALUE_MAX  1e100
+#define FCAST_MAX_H	  256	/* longest horizon tracked for intervals */
+#define FCAST_HIST_MAX	  32768 /* most samples a context keeps */
+#define FCAST_MAX_SEASONS 2	/* seasonal periods modelled at once */
+#define FCAST_MAX_EXOG	  8
+#define FCAST_CAL_WIN	  512 /* scores per horizon in the calibration window */
+#define FCAST_VALUE_MAX	  1e100
 
 /* Construction parameters (zero = default for every field). */
 struct fcast_params {
-	int season;        /* 0 auto-detect, 1 none, N >= 2 a fixed period in steps */
-	int max_horizon;   /* horizons with calibrated intervals, default 24 */
-	double step_s;     /* seconds per step, used to bound seasons (default 60) */
-	int max_period;    /* longest period detected, default 7 days of steps */
-	int n_exog;        /* exogenous inputs (used by arima), 0..FCAST_MAX_EXOG */
-	double coverage;   /* the coverage whose realised rate is tracked, default 0.9 */
+	int season;	 /* 0 auto-detect, 1 none, N >= 2 a fixed period in steps */
+	int max_horizon; /* horizons with calibrated intervals, default 24 */
+	double step_s;	 /* seconds per step, used to bound seasons (default 60) */
+	int max_period;	 /* longest period detected, default 7 days of steps */
+	int n_exog;	 /* exogenous inputs (used by arima), 0..FCAST_MAX_EXOG */
+	double coverage; /* the coverage whose realised rate is tracked, default 0.9 */
 };
 
 /*
@@ -53,16 +53,16 @@ struct fcast_params {
  */
 struct fcast_ctx {
 	struct fcast_params p;
-	int64_t t;                /* index of the newest sample (-1 before any) */
-	double *hist;             /* ring of cap values (missing ones imputed) */
-	uint8_t *miss;            /* 1 where hist holds an imputed value */
-	int cap;                  /* ring capacity */
-	int n;                    /* samples held (<= cap) */
+	int64_t t;     /* index of the newest sample (-1 before any) */
+	double *hist;  /* ring of cap values (missing ones imputed) */
+	uint8_t *miss; /* 1 where hist holds an imputed value */
+	int cap;       /* ring capacity */
+	int n;	       /* samples held (<= cap) */
 	int periods[FCAST_MAX_SEASONS];
 	double strength[FCAST_MAX_SEASONS]; /* autocorrelation at each period */
 	int n_periods;
-	uint32_t season_gen;      /* bumped whenever periods change */
-	int64_t next_detect;      /* t of the next season detection */
+	uint32_t season_gen;	     /* bumped whenever periods change */
+	int64_t next_detect;	     /* t of the next season detection */
 	double exog[FCAST_MAX_EXOG]; /* latest exogenous inputs */
 };
 
@@ -77,7 +77,7 @@ static inline double fcast_ctx_back(const struct fcast_ctx *c, int k)
 /* A model: a named table row of functions over an opaque state. */
 struct fcast_ops {
 	const char *name;
-	uint32_t version;   /* bump when the saved layout changes */
+	uint32_t version; /* bump when the saved layout changes */
 	void *(*create)(const struct fcast_ctx *c);
 	void (*destroy)(void *m);
 	/* The newest sample (already in c) is y; missing = 1 when imputed. */

@@ -13,10 +13,22 @@
 #define FP_MAGIC 0x31465050u /* "PPF1" */
 
 const char *const fp_feature_names[FP_DIM] = {
-	"period1_seconds", "period1_strength", "period2_seconds", "period2_strength",
-	"util_p50", "util_p95", "burstiness", "trend_per_day", "cpu_seconds_per_request",
-	"memory_growth_per_day", "io_bytes_per_cpu_second", "network_bytes_per_cpu_second",
-	"latency_sensitivity", "anomaly_rate", "memory_p95_bytes", "request_rate",
+    "period1_seconds",
+    "period1_strength",
+    "period2_seconds",
+    "period2_strength",
+    "util_p50",
+    "util_p95",
+    "burstiness",
+    "trend_per_day",
+    "cpu_seconds_per_request",
+    "memory_growth_per_day",
+    "io_bytes_per_cpu_second",
+    "network_bytes_per_cpu_second",
+    "latency_sensitivity",
+    "anomaly_rate",
+    "memory_p95_bytes",
+    "request_rate",
 };
 
 static int cmpd(const void *a, const void *b)
@@ -138,8 +150,7 @@ void fp_compute(struct fp *out, const struct fp_series *m, int n, double step_s)
 		const struct fp_series *o = req ? req : cpu;
 		int k = lat->n < o->n ? lat->n : o->n;
 
-		set(out, FP_LATENCY_SENS,
-		    correlation(lat->x + lat->n - k, o->x + o->n - k, k));
+		set(out, FP_LATENCY_SENS, correlation(lat->x + lat->n - k, o->x + o->n - k, k));
 	}
 	if (req)
 		set(out, FP_REQ_RATE, mean_of(req->x, req->n));
@@ -228,7 +239,7 @@ int fp_deserialize(struct fp *f, struct sbuf_reader *r)
 
 int fp_save(const struct fp *f, const char *path)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	int rc;
 
 	fp_serialize(f, &b);

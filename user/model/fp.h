@@ -38,9 +38,22 @@
 #define FP_VERSION 1
 
 enum fp_feature {
-	FP_PERIOD1, FP_PERIOD1_STR, FP_PERIOD2, FP_PERIOD2_STR, FP_UTIL_P50, FP_UTIL_P95,
-	FP_BURSTINESS, FP_TREND, FP_CPU_PER_REQ, FP_MEM_GROWTH, FP_IO_INTENSITY,
-	FP_NET_INTENSITY, FP_LATENCY_SENS, FP_ANOMALY_RATE, FP_MEM_P95, FP_REQ_RATE,
+	FP_PERIOD1,
+	FP_PERIOD1_STR,
+	FP_PERIOD2,
+	FP_PERIOD2_STR,
+	FP_UTIL_P50,
+	FP_UTIL_P95,
+	FP_BURSTINESS,
+	FP_TREND,
+	FP_CPU_PER_REQ,
+	FP_MEM_GROWTH,
+	FP_IO_INTENSITY,
+	FP_NET_INTENSITY,
+	FP_LATENCY_SENS,
+	FP_ANOMALY_RATE,
+	FP_MEM_P95,
+	FP_REQ_RATE,
 	FP_DIM
 };
 
@@ -48,21 +61,28 @@ enum fp_feature {
 extern const char *const fp_feature_names[FP_DIM];
 
 /* What a metric is, so features know where to look. */
-enum fp_role { FP_ROLE_OTHER = 0, FP_ROLE_CPU, FP_ROLE_MEM, FP_ROLE_IO, FP_ROLE_NET,
-	       FP_ROLE_REQ, FP_ROLE_LAT };
+enum fp_role {
+	FP_ROLE_OTHER = 0,
+	FP_ROLE_CPU,
+	FP_ROLE_MEM,
+	FP_ROLE_IO,
+	FP_ROLE_NET,
+	FP_ROLE_REQ,
+	FP_ROLE_LAT
+};
 
 struct fp {
 	double v[FP_DIM];
-	uint32_t present;  /* bit i set when feature i is present */
-	int64_t samples;   /* model steps the fingerprint was computed from */
+	uint32_t present; /* bit i set when feature i is present */
+	int64_t samples;  /* model steps the fingerprint was computed from */
 };
 
 /* One metric's recent history for fp_compute(). */
 struct fp_series {
 	enum fp_role role;
-	const double *x;   /* oldest first */
+	const double *x; /* oldest first */
 	int n;
-	int periods[2];    /* detected periods in steps (0 = none) */
+	int periods[2]; /* detected periods in steps (0 = none) */
 	double strength[2];
 	double anomaly_rate;
 };

@@ -3,18 +3,21 @@
  * seasonality through Fourier terms, and optional exogenous inputs.
  *
  * The model is a dynamic regression on the (d times differenced) series y':
- *   y'_t = c + sum_{i<=p} phi_i y'_{t-i} + sum_seasons sum_{k<=K} (a_k sin + b_k cos)(2 pi k t / P)
+ *   y'_t = c + sum_{i<=p} phi_i y'_{t-i} + sum_{i<=q} theta_i e_{t-i}
+ *          + sum_seasons sum_{k<=K} (a_k sin + b_k cos)(2 pi k t / P)
  *          + sum_j beta_j x_{j,t} + e_t
- * i.e. ARIMA(p,d,0) with Fourier seasonal regressors; the moving-average part
- * is represented by the AR lags (a long AR approximates an invertible MA),
- * which keeps the fit a linear least-squares problem.  A refit builds X'X
- * once for the largest design on the history window (for d = 0 and d = 1
- * on the same rows) and selects by AIC the Fourier order K, then p, from
- * sub-blocks of them, then d by in-sample one- plus multi-step error: each
- * candidate costs a
- * small Cholesky solve, not a pass over the data.  Refits are bounded and
- * periodic (doubling while the history grows, then every cap/8 steps, and
- * when the seasons change); between refits an update is O(1).
+ * i.e. ARIMA(p,d,q) with Fourier seasonal regressors.  The MA part is
+ * estimated the Hannan-Rissanen way: the residuals of a long AR become
+ * regressors of a second least-squares stage, so every fit stays linear.
+ *
+ * A refit builds X'X once for the largest design on the history window (for
+ * d = 0 and d = 1 on the same rows) and selects by AIC the Fourier order K,
+ * then p (up to 12), from sub-blocks of them; then d by in-sample one- plus
+ * multi-step error; then, in the second stage, ARMA(p <= 2, q <= 2) against
+ * the long AR by AIC.  Each candidate costs a small Cholesky solve, not a
+ * pass over the data.  Refits are bounded and periodic (doubling while the
+ * history grows, then every cap/8 steps, and when the seasons change);
+ * between refits an update is O(1).
  */
 #include "model/fcast.h"
 
@@ -23,13 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AR_PMAX   12
-#define AR_KMAX   10
-#define AR_MMAX   (1 + AR_PMAX + 2 * AR_KMAX * FCAST_MAX_SEASONS + FCAST_MAX_EXOG)
+#define AR_PMAX	   12
+#define AR_KMAX	   10
+#define AR_QMAX	   2
+#define AR_MMAX	   (1 + AR_PMAX + 2 * AR_KMAX * FCAST_MAX_SEASONS + FCAST_MAX_EXOG + AR_QMAX)
 #define AR_WIN_MIN 16384 /* samples in the fit window at least (if available) */
 
 struct arima {
-	int d, p, K, np, nx;
+	int d, p, K, np, nx, q;
+	double e_hist[AR_QMAX]; /* newest one-step residuals of y' (MA inputs) */
+	double pred1;		/* one-step forecast of y' for the next sample */
 	int per[FCAST_MAX_SEASONS];
 	double coef[AR_MMAX];
 	int fitted;
@@ -42,11 +48,13 @@ struct arima {
 struct ar_layout {
 	int p, K, np, nx;
 	const int *per;
+	int q;		    /* MA terms: residual lags appended last */
+	const double *elag; /* elag[0] = residual at t-1 */
 };
 
 static int ar_cols(const struct ar_layout *L)
 {
-	return 1 + L->p + 2 * L->K * L->np + L->nx;
+	return 1 + L->p + 2 * L->K * L->np + L->nx + L->q;
 }
 
 /* Fill row for time t given y' lags (lag[0] = y'_{t-1}) and exog x. */
@@ -74,6 +82,8 @@ static void ar_row(const struct ar_layout *L, int64_t t, const double *lag, cons
 	}
 	for (int j = 0; j < L->nx; j++)
 		row[c++] = x[j];
+	for (int i = 0; i < L->q; i++)
+		row[c++] = L->elag[i];
 }
 
 /* Normal equations of the full design over the window. */
@@ -166,6 +176,42 @@ static double ar_candidate(const struct ar_normal *ne, const struct ar_layout *L
 	return ne->n * log(sse / ne->n) + 2.0 * m;
 }
 
+/* Least squares on the columns idx[0..m) of ne; AIC, coefficients into coef. */
+static double ar_candidate_idx(const struct ar_normal *ne, int m, const int *idx, double *coef)
+{
+	double a[AR_MMAX * AR_MMAX], sse;
+
+	if (ne->n <= m + 8)
+		return INFINITY;
+	for (int i = 0; i < m; i++) {
+		coef[i] = ne->xty[idx[i]];
+		for (int j = 0; j < m; j++)
+			a[i * m + j] = ne->xtx[idx[i] * ne->m + idx[j]];
+	}
+	if (fcast_solve_spd(a, coef, m))
+		return INFINITY;
+	sse = ne->yty;
+	for (int i = 0; i < m; i++)
+		sse -= coef[i] * ne->xty[idx[i]];
+	sse = fmax(sse, 1e-12 * fmax(ne->yty, 1e-300));
+	return ne->n * log(sse / ne->n) + 2.0 * m;
+}
+
+/* Columns of (p, q) in the second-stage design [1, p2 lags, F Fourier, nx, MA]. */
+static int ar_ma_cols(int p, int q, int p2, int F, int nx, int *idx)
+{
+	int m = 0;
+
+	idx[m++] = 0;
+	for (int i = 0; i < p; i++)
+		idx[m++] = 1 + i;
+	for (int i = 0; i < F + nx; i++)
+		idx[m++] = 1 + p2 + i;
+	for (int i = 0; i < q; i++)
+		idx[m++] = 1 + p2 + F + nx + i;
+	return m;
+}
+
 /* Fourier order limit for the seasons in L (K < P/2). */
 static int ar_kmax(const struct ar_layout *L)
 {
@@ -184,8 +230,8 @@ static int ar_kmax(const struct ar_layout *L)
 static double ar_select(struct arima *a, const struct ar_normal *ne, const struct ar_layout *Lf,
 			int fixed_k)
 {
-	static const int ks[] = { 0, 1, 2, 4, 6, 10 }, ps[] = { 0, 1, 2, 3, 4, 6, 8, 12 };
-	double best = INFINITY, coef[AR_MMAX] = { 0 };
+	static const int ks[] = {0, 1, 2, 4, 6, 10}, ps[] = {0, 1, 2, 3, 4, 6, 8, 12};
+	double best = INFINITY, coef[AR_MMAX] = {0};
 	int bk = 0;
 
 	for (size_t i = 0; fixed_k < 0 && i < sizeof(ks) / sizeof(*ks) && ks[i] <= Lf->K; i++) {
@@ -241,16 +287,121 @@ static double ar_criterion(const struct arima *a, const struct fcast_ctx *c, int
 	return n ? log(s1 / n + 1e-300) + log(sh / n + 1e-300) : INFINITY;
 }
 
+/* y' at time t (t - 1 must be in the history when d = 1). */
+static double ar_yd(const struct arima *a, const struct fcast_ctx *c, int64_t t)
+{
+	return fcast_ctx_back(c, (int)(c->t - t)) -
+	       (a->d ? fcast_ctx_back(c, (int)(c->t - t + 1)) : 0);
+}
+
+/*
+ * One-step residuals of the chosen AR model over the newest w samples into
+ * res[0..w) (index t - t0; 0 where unknown or missing).
+ */
+static void ar_residuals(const struct arima *a, const struct fcast_ctx *c, int w, double *res)
+{
+	struct ar_layout L = {a->p, a->K, a->np, a->nx, a->per};
+	int64_t t0 = c->t - w + 1;
+	double lag[AR_PMAX], row[AR_MMAX], x[FCAST_MAX_EXOG];
+	int m = ar_cols(&L);
+
+	memset(res, 0, (size_t)w * sizeof(*res));
+	for (int64_t t = t0 + 1 + AR_PMAX; t <= c->t; t++) {
+		double yhat = 0;
+		int bad = 0;
+
+		for (int k = 0; k <= a->p + 1; k++)
+			bad |= c->miss[(t - k) % c->cap];
+		if (bad)
+			continue;
+		for (int i = 0; i < a->p; i++)
+			lag[i] = ar_yd(a, c, t - 1 - i);
+		for (int j = 0; j < a->nx; j++)
+			x[j] = ar_exog(a, c, t, j);
+		ar_row(&L, t, lag, x, row);
+		for (int i = 0; i < m; i++)
+			yhat += a->coef[i] * row[i];
+		res[t - t0] = ar_yd(a, c, t) - yhat;
+	}
+}
+
+/*
+ * Hannan-Rissanen second stage: regress y' on up to 2 lags, the chosen
+ * Fourier terms and inputs, and up to AR_QMAX lags of the first stage's
+ * residuals; keep the (p, q) of lowest AIC, the long AR included (q = 0).
+ */
+static void ar_add_ma(struct arima *a, const struct fcast_ctx *c, int w, struct ar_normal *ne,
+		      double *res)
+{
+	static const int cand[][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}, {0, 1}, {0, 2}};
+	int p2 = a->p > 2 ? a->p : 2, F = 2 * a->K * a->np, idx[AR_MMAX], best_q = 0, best_p = a->p;
+	struct ar_layout L = {p2, a->K, a->np, a->nx, a->per, AR_QMAX, NULL};
+	double best, coef[AR_MMAX] = {0}, keep[AR_MMAX];
+	int64_t t0 = c->t - w + 1;
+
+	ar_residuals(a, c, w, res);
+	/* Normal equations with the residual lags as extra regressors. */
+	memset(ne, 0, sizeof(*ne));
+	ne->m = ar_cols(&L);
+	for (int64_t t = t0 + 3 + AR_PMAX; t <= c->t; t++) {
+		double lag[AR_PMAX], row[AR_MMAX], x[FCAST_MAX_EXOG], el[AR_QMAX], y;
+		int bad = 0;
+
+		for (int k = 0; k <= p2 + 1; k++)
+			bad |= c->miss[(t - k) % c->cap];
+		if (bad)
+			continue;
+		for (int i = 0; i < p2; i++)
+			lag[i] = ar_yd(a, c, t - 1 - i);
+		for (int j = 0; j < a->nx; j++)
+			x[j] = ar_exog(a, c, t, j);
+		for (int i = 0; i < AR_QMAX; i++)
+			el[i] = res[t - 1 - i - t0];
+		L.elag = el;
+		ar_row(&L, t, lag, x, row);
+		y = ar_yd(a, c, t);
+		for (int i = 0; i < ne->m; i++) {
+			ne->xty[i] += row[i] * y;
+			for (int j = 0; j <= i; j++)
+				ne->xtx[i * ne->m + j] += row[i] * row[j];
+		}
+		ne->yty += y * y;
+		ne->n++;
+	}
+	for (int i = 0; i < ne->m; i++)
+		for (int j = i + 1; j < ne->m; j++)
+			ne->xtx[i * ne->m + j] = ne->xtx[j * ne->m + i];
+	best = ar_candidate_idx(ne, ar_ma_cols(a->p, 0, p2, F, a->nx, idx), idx, keep);
+	for (size_t k = 0; k < sizeof(cand) / sizeof(*cand); k++) {
+		int n = ar_ma_cols(cand[k][0], cand[k][1], p2, F, a->nx, idx);
+		double aic = ar_candidate_idx(ne, n, idx, coef);
+
+		if (aic < best) {
+			best = aic, best_p = cand[k][0], best_q = cand[k][1];
+			memcpy(keep, coef, sizeof(keep));
+		}
+	}
+	if (best_q > 0) {
+		a->p = best_p;
+		a->q = best_q;
+		memcpy(a->coef, keep, sizeof(keep));
+		for (int i = 0; i < AR_QMAX; i++) /* start the MA inputs from the window's end */
+			a->e_hist[i] = res[w - 1 - i];
+	}
+}
+
 static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 {
 	struct ar_normal *ne = malloc(sizeof(*ne));
-	struct ar_layout Lf = { AR_PMAX, 0, 0, a->nx, a->per };
+	struct ar_layout Lf = {AR_PMAX, 0, 0, a->nx, a->per};
 	int w = c->n, longest = 0, k0, p0, h = c->p.max_horizon < 24 ? c->p.max_horizon : 24;
-	double coef[AR_MMAX] = { 0 }, crit0;
+	double coef[AR_MMAX] = {0}, crit0;
 
 	if (!ne)
 		return -ENOMEM;
 	a->np = 0;
+	a->q = 0;
+	memset(a->e_hist, 0, sizeof(a->e_hist));
 	for (int s = 0; s < c->n_periods; s++)
 		if (c->periods[s] >= 4 && c->periods[s] <= c->n)
 			a->per[a->np++] = c->periods[s], longest = c->periods[s];
@@ -281,6 +432,13 @@ static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 	} else {
 		a->d = 0, a->K = k0, a->p = p0;
 		memcpy(a->coef, coef, sizeof(coef));
+	}
+	if (a->fitted && w > AR_PMAX + 16) {
+		double *res = malloc((size_t)w * sizeof(*res));
+
+		if (res)
+			ar_add_ma(a, c, w, ne, res);
+		free(res);
 	}
 	free(ne);
 	return 0;
@@ -316,9 +474,15 @@ static void ar_destroy(void *p)
 static void ar_update(void *p, const struct fcast_ctx *c, double y, int missing)
 {
 	struct arima *a = p;
+	double f;
 
 	if (a->xring)
 		memcpy(a->xring + (size_t)(c->t % c->cap) * a->nx, c->exog, sizeof(double) * a->nx);
+	/* The MA inputs: this sample's one-step residual (0 when missing). */
+	memmove(a->e_hist + 1, a->e_hist, sizeof(double) * (AR_QMAX - 1));
+	a->e_hist[0] = !missing && a->q > 0 && c->n > 1 ? ar_yd(a, c, c->t) - a->pred1 : 0;
+	if (!isfinite(a->e_hist[0]))
+		a->e_hist[0] = 0;
 	if (a->gen != c->season_gen) {
 		a->gen = c->season_gen;
 		a->next_fit = c->t;
@@ -331,14 +495,19 @@ static void ar_update(void *p, const struct fcast_ctx *c, double y, int missing)
 			a->next_fit = c->t + every;
 		ar_refit(a, c);
 	}
+	if (a->q > 0) { /* only an MA model needs its own one-step residuals */
+		ar_forecast_at(a, c, 0, 1, &f);
+		a->pred1 = a->d ? f - fcast_ctx_back(c, 0) : f;
+	}
 }
 
 /* Forecast h steps from the origin `back` samples before the newest one. */
 static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int back, int h,
 			   double *out)
 {
-	struct ar_layout L = { a->p, a->K, a->np, a->nx, a->per };
 	double lag[AR_PMAX], row[AR_MMAX], level = fcast_ctx_back(c, back), x[FCAST_MAX_EXOG];
+	double el[AR_QMAX] = {0};
+	struct ar_layout L = {a->p, a->K, a->np, a->nx, a->per, a->q, el};
 	int m = ar_cols(&L);
 
 	if (!a->fitted || c->n - back < a->p + a->d + 1) {
@@ -350,10 +519,15 @@ static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int
 		x[j] = back ? ar_exog(a, c, c->t - back, j) : c->exog[j];
 	for (int i = 0; i < a->p; i++)
 		lag[i] = fcast_ctx_back(c, back + i) - (a->d ? fcast_ctx_back(c, back + i + 1) : 0);
+	/* Residuals are known at the newest origin only; future ones are 0. */
+	if (back == 0)
+		memcpy(el, a->e_hist, sizeof(el));
 	for (int j = 1; j <= h; j++) {
 		double yd = 0;
 
 		ar_row(&L, c->t - back + j, lag, x, row);
+		memmove(el + 1, el, sizeof(double) * (AR_QMAX - 1));
+		el[0] = 0;
 		for (int i = 0; i < m; i++)
 			yd += a->coef[i] * row[i];
 		memmove(lag + 1, lag, sizeof(double) * (size_t)(a->p > 0 ? a->p - 1 : 0));
@@ -374,6 +548,9 @@ static void ar_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 	struct arima *a = p;
 
 	sbuf_u32(b, (uint32_t)a->d);
+	sbuf_u32(b, (uint32_t)a->q);
+	sbuf_f64v(b, a->e_hist, AR_QMAX);
+	sbuf_f64(b, a->pred1);
 	sbuf_u32(b, (uint32_t)a->p);
 	sbuf_u32(b, (uint32_t)a->K);
 	sbuf_u32(b, (uint32_t)a->np);
@@ -392,6 +569,9 @@ static int ar_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 	struct arima *a = p;
 
 	a->d = (int)sbuf_get_u32_range(r, 0, 1);
+	a->q = (int)sbuf_get_u32_range(r, 0, AR_QMAX);
+	sbuf_get_f64v(r, a->e_hist, AR_QMAX);
+	a->pred1 = sbuf_get_f64(r);
 	a->p = (int)sbuf_get_u32_range(r, 0, AR_PMAX);
 	a->K = (int)sbuf_get_u32_range(r, 0, AR_KMAX);
 	a->np = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
@@ -410,7 +590,12 @@ static int ar_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 }
 
 const struct fcast_ops fcast_arima = {
-	.name = "arima", .version = 1, .create = ar_create, .destroy = ar_destroy,
-	.update = ar_update, .predict = ar_predict, .save = ar_save, .load = ar_load,
+    .name = "arima",
+    .version = 2,
+    .create = ar_create,
+    .destroy = ar_destroy,
+    .update = ar_update,
+    .predict = ar_predict,
+    .save = ar_save,
+    .load = ar_load,
 };
-

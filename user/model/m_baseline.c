@@ -53,17 +53,22 @@ static int snaive_load(void *m, const struct fcast_ctx *c, struct sbuf_reader *r
 }
 
 const struct fcast_ops fcast_snaive = {
-	.name = "snaive", .version = 1, .create = snaive_create, .destroy = snaive_destroy,
-	.update = snaive_update, .predict = snaive_predict, .save = snaive_save,
-	.load = snaive_load,
+    .name = "snaive",
+    .version = 1,
+    .create = snaive_create,
+    .destroy = snaive_destroy,
+    .update = snaive_update,
+    .predict = snaive_predict,
+    .save = snaive_save,
+    .load = snaive_load,
 };
 
 /* ---- ewma ---- */
 
-#define EWMA_K     4
+#define EWMA_K	   4
 #define EWMA_DECAY 0.02 /* memory of the error that picks the constant */
 
-static const double ewma_alpha[EWMA_K] = { 0.05, 0.15, 0.4, 0.8 };
+static const double ewma_alpha[EWMA_K] = {0.05, 0.15, 0.4, 0.8};
 
 struct ewma {
 	double level[EWMA_K];
@@ -133,6 +138,12 @@ static int ewma_load(void *m, const struct fcast_ctx *c, struct sbuf_reader *r)
 }
 
 const struct fcast_ops fcast_ewma = {
-	.name = "ewma", .version = 1, .create = ewma_create, .destroy = ewma_destroy,
-	.update = ewma_update, .predict = ewma_predict, .save = ewma_save, .load = ewma_load,
+    .name = "ewma",
+    .version = 1,
+    .create = ewma_create,
+    .destroy = ewma_destroy,
+    .update = ewma_update,
+    .predict = ewma_predict,
+    .save = ewma_save,
+    .load = ewma_load,
 };

@@ -25,36 +25,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENS_MAX   5
-#define ENS_TOP   3
-#define ENS_DECAY 0.01
-#define ENS_WARM  8 /* errors a member needs at a horizon before it is ranked */
-#define ENS_SLOTS (ENS_MAX + 2)  /* members, then the average and the stack */
-#define ENS_AVG   ENS_MAX
-#define ENS_STACK (ENS_MAX + 1)
-#define ENS_D     (ENS_MAX + 1)  /* stack features: members + intercept */
-#define ENS_LAMBDA 0.998
+#define ENS_MAX	       5
+#define ENS_TOP	       3
+#define ENS_DECAY      0.01
+#define ENS_WARM       8	     /* errors a member needs at a horizon before it is ranked */
+#define ENS_SLOTS      (ENS_MAX + 2) /* members, then the average and the stack */
+#define ENS_AVG	       ENS_MAX
+#define ENS_STACK      (ENS_MAX + 1)
+#define ENS_D	       (ENS_MAX + 1) /* stack features: members + intercept */
+#define ENS_LAMBDA     0.998
 #define ENS_STACK_WARM 200
 
-extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima,
-	fcast_rnn;
+extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn;
 
 static const struct fcast_ops *const ens_members[ENS_MAX] = {
-	&fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
+    &fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
 };
 
 struct ens {
 	int k, H;
 	const struct fcast_ops *ops[ENS_MAX];
 	void *m[ENS_MAX];
-	double *pend;   /* ENS_SLOTS x H origins x H horizons */
-	int64_t *pend_t; /* H origins */
+	double *pend;		 /* ENS_SLOTS x H origins x H horizons */
+	int64_t *pend_t;	 /* H origins */
 	double *pend_y, *pend_s; /* value and step scale at each origin */
-	double *mse;    /* ENS_SLOTS x H */
-	int *nerr;      /* ENS_SLOTS x H */
-	double *sw, *sP; /* stack: H x ENS_D weights, H x ENS_D^2 RLS matrices */
-	int64_t *sn;    /* stack updates per horizon */
-	double step_abs; /* EWMA of |y_t - y_{t-1}| */
+	double *mse;		 /* ENS_SLOTS x H */
+	int *nerr;		 /* ENS_SLOTS x H */
+	double *sw, *sP;	 /* stack: H x ENS_D weights, H x ENS_D^2 RLS matrices */
+	int64_t *sn;		 /* stack updates per horizon */
+	double step_abs;	 /* EWMA of |y_t - y_{t-1}| */
 	double last_y;
 	int64_t cached_t; /* origin whose forecasts pend holds at slot t % H */
 };
@@ -214,8 +213,8 @@ static void ens_weights(const struct ens *e, int hi, double *w)
 		return;
 	}
 	for (int a = 1; a < n; a++) /* insertion sort by recent error */
-		for (int b = a; b > 0 && e->mse[idx[b] * e->H + hi] < e->mse[idx[b - 1] * e->H + hi];
-		     b--) {
+		for (int b = a;
+		     b > 0 && e->mse[idx[b] * e->H + hi] < e->mse[idx[b - 1] * e->H + hi]; b--) {
 			int t = idx[b];
 
 			idx[b] = idx[b - 1];
@@ -378,6 +377,12 @@ static int ens_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 }
 
 const struct fcast_ops fcast_ensemble = {
-	.name = "ensemble", .version = 3, .create = ens_create, .destroy = ens_destroy,
-	.update = ens_update, .predict = ens_predict, .save = ens_save, .load = ens_load,
+    .name = "ensemble",
+    .version = 3,
+    .create = ens_create,
+    .destroy = ens_destroy,
+    .update = ens_update,
+    .predict = ens_predict,
+    .save = ens_save,
+    .load = ens_load,
 };

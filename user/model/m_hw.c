@@ -20,9 +20,9 @@
 
 #define HW_PHI 0.98
 
-static const double hw_alpha[] = { 0.02, 0.1, 0.3, 0.6 };
-static const double hw_beta[] = { 0, 0.01 };
-static const double hw_gamma[] = { 0.02, 0.1, 0.3 };
+static const double hw_alpha[] = {0.02, 0.1, 0.3, 0.6};
+static const double hw_beta[] = {0, 0.01};
+static const double hw_gamma[] = {0.02, 0.1, 0.3};
 
 struct hw_par {
 	double alpha, beta, gamma, phi;
@@ -38,7 +38,7 @@ struct hw_state {
 struct hw {
 	struct hw_par k;
 	struct hw_state st;
-	uint32_t gen;       /* context season generation the state was fitted to */
+	uint32_t gen; /* context season generation the state was fitted to */
 	int64_t next_fit;
 	int init;
 };
@@ -206,7 +206,7 @@ static int hw_refit(struct hw *m, const struct fcast_ctx *c)
 	int h = c->p.max_horizon < 24 ? c->p.max_horizon : 24;
 	double *x = malloc((size_t)n * sizeof(*x)), best = INFINITY;
 	uint8_t *miss = malloc((size_t)n);
-	struct hw_state init = { 0 }, work = { 0 };
+	struct hw_state init = {0}, work = {0};
 	int64_t t0 = c->t - n + 1;
 
 	if (!x || !miss)
@@ -218,8 +218,9 @@ static int hw_refit(struct hw *m, const struct fcast_ctx *c)
 		goto out;
 	for (size_t a = 0; a < sizeof(hw_alpha) / sizeof(*hw_alpha); a++)
 		for (size_t bb = 0; bb < sizeof(hw_beta) / sizeof(*hw_beta); bb++)
-			for (size_t g = 0; g < (np ? sizeof(hw_gamma) / sizeof(*hw_gamma) : 1); g++) {
-				struct hw_par k = { hw_alpha[a], hw_beta[bb], hw_gamma[g], HW_PHI };
+			for (size_t g = 0; g < (np ? sizeof(hw_gamma) / sizeof(*hw_gamma) : 1);
+			     g++) {
+				struct hw_par k = {hw_alpha[a], hw_beta[bb], hw_gamma[g], HW_PHI};
 				double j;
 
 				if (hw_state_copy(&work, &init))
@@ -247,7 +248,7 @@ static void *hw_create(const struct fcast_ctx *c)
 
 	if (!m)
 		return NULL;
-	m->k = (struct hw_par){ 0.3, 0, 0.1, HW_PHI };
+	m->k = (struct hw_par){0.3, 0, 0.1, HW_PHI};
 	m->next_fit = 16;
 	m->gen = c->season_gen;
 	return m;
@@ -345,6 +346,12 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 }
 
 const struct fcast_ops fcast_holt_winters = {
-	.name = "holt_winters", .version = 1, .create = hw_create, .destroy = hw_destroy,
-	.update = hw_update, .predict = hw_predict, .save = hw_save, .load = hw_load,
+    .name = "holt_winters",
+    .version = 1,
+    .create = hw_create,
+    .destroy = hw_destroy,
+    .update = hw_update,
+    .predict = hw_predict,
+    .save = hw_save,
+    .load = hw_load,
 };

@@ -19,19 +19,19 @@
 #include <string.h>
 
 #define RNN_UNITS  32
-#define RNN_IN     (1 + 2 * FCAST_MAX_SEASONS)
-#define RNN_D      (1 + RNN_UNITS + RNN_IN)
-#define RNN_RHO    0.9
-#define RNN_LAMBDA 0.999  /* RLS forgetting: memory of ~1000 steps */
-#define RNN_MOM    0.002  /* decay of the standardising moments */
+#define RNN_IN	   (1 + 2 * FCAST_MAX_SEASONS)
+#define RNN_D	   (1 + RNN_UNITS + RNN_IN)
+#define RNN_RHO	   0.9
+#define RNN_LAMBDA 0.999 /* RLS forgetting: memory of ~1000 steps */
+#define RNN_MOM	   0.002 /* decay of the standardising moments */
 #define RNN_SEED   0x9e3779b97f4a7c15ull
 
 struct rnn {
 	double w[RNN_UNITS * RNN_UNITS]; /* regenerated, not saved */
-	int nz;                          /* non-zeros of w, as (row, col, value) */
+	int nz;				 /* non-zeros of w, as (row, col, value) */
 	short nz_i[RNN_UNITS * RNN_UNITS], nz_j[RNN_UNITS * RNN_UNITS];
 	double nz_v[RNN_UNITS * RNN_UNITS];
-	double win[RNN_UNITS * RNN_IN];  /* regenerated, not saved */
+	double win[RNN_UNITS * RNN_IN]; /* regenerated, not saved */
 	double x[RNN_UNITS];
 	double wout[RNN_D];
 	double P[RNN_D * RNN_D];
@@ -176,7 +176,8 @@ static void rnn_rls(struct rnn *r, const double *f, double z)
 		r->wout[i] += pf[i] / den * e;
 	for (int i = 0; i < RNN_D; i++) {
 		for (int j = 0; j < RNN_D; j++)
-			r->P[i * RNN_D + j] = (r->P[i * RNN_D + j] - pf[i] * pf[j] / den) / RNN_LAMBDA;
+			r->P[i * RNN_D + j] =
+			    (r->P[i * RNN_D + j] - pf[i] * pf[j] / den) / RNN_LAMBDA;
 		tr += r->P[i * RNN_D + i];
 	}
 	/* Windup guard: without excitation forgetting inflates P without bound. */
@@ -269,6 +270,12 @@ static int rnn_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 }
 
 const struct fcast_ops fcast_rnn = {
-	.name = "rnn", .version = 1, .create = rnn_create, .destroy = rnn_destroy,
-	.update = rnn_update, .predict = rnn_predict, .save = rnn_save, .load = rnn_load,
+    .name = "rnn",
+    .version = 1,
+    .create = rnn_create,
+    .destroy = rnn_destroy,
+    .update = rnn_update,
+    .predict = rnn_predict,
+    .save = rnn_save,
+    .load = rnn_load,
 };

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROFILE_MAGIC   0x31525050u  /* "PPR1" */
+#define PROFILE_MAGIC	 0x31525050u /* "PPR1" */
 #define PROFILE_MAX_FILE (64u << 20) /* largest state file read */
-#define NAME_MAX_LEN    64
+#define NAME_MAX_LEN	 64
 
 struct profile {
 	struct profile_params p;
@@ -27,7 +27,7 @@ struct profile {
 	struct fcast *f[PROFILE_MAX_METRICS];
 	struct anom *a[PROFILE_MAX_METRICS];
 	double score[PROFILE_MAX_METRICS];
-	struct fp fp;        /* over the whole bounded history */
+	struct fp fp;	     /* over the whole bounded history */
 	double fp_departure; /* 0..1 score of the recent day against fp */
 	int64_t steps;
 };
@@ -46,7 +46,8 @@ static int params_copy(struct profile *pr, const struct profile_params *p)
 	if (!(pr->p.coverage > 0 && pr->p.coverage < 1))
 		pr->p.coverage = 0.9;
 	for (int i = 0; i < p->n_metrics; i++) {
-		snprintf(pr->names[i], NAME_MAX_LEN, "%s", p->metrics[i].name ? p->metrics[i].name : "");
+		snprintf(pr->names[i], NAME_MAX_LEN, "%s",
+			 p->metrics[i].name ? p->metrics[i].name : "");
 		pr->metrics[i].name = pr->names[i];
 		pr->metrics[i].role = p->metrics[i].role;
 	}
@@ -78,8 +79,10 @@ struct profile *profile_new(const struct profile_params *params)
 	if (!rc && !fcast_lookup(p->model))
 		rc = -ENOENT;
 	for (int i = 0; !rc && i < p->p.n_metrics; i++) {
-		struct fcast_params fp = { .season = p->p.season, .max_horizon = p->p.max_horizon,
-					   .step_s = p->p.step_s, .coverage = p->p.coverage };
+		struct fcast_params fp = {.season = p->p.season,
+					  .max_horizon = p->p.max_horizon,
+					  .step_s = p->p.step_s,
+					  .coverage = p->p.coverage};
 
 		p->f[i] = fcast_new(p->model, &fp);
 		p->a[i] = anom_new();
@@ -87,8 +90,9 @@ struct profile *profile_new(const struct profile_params *params)
 			rc = -ENOMEM;
 	}
 	if (rc) {
-		p->p.n_metrics = p->p.n_metrics > 0 && p->p.n_metrics <= PROFILE_MAX_METRICS ?
-					 p->p.n_metrics : 0;
+		p->p.n_metrics = p->p.n_metrics > 0 && p->p.n_metrics <= PROFILE_MAX_METRICS
+				     ? p->p.n_metrics
+				     : 0;
 		profile_free(p);
 		errno = -rc;
 		return NULL;
@@ -100,7 +104,7 @@ struct profile *profile_new(const struct profile_params *params)
 static void compute_fp(const struct profile *p, int window, struct fp *out)
 {
 	struct fp_series s[PROFILE_MAX_METRICS];
-	double *bufs[PROFILE_MAX_METRICS] = { 0 };
+	double *bufs[PROFILE_MAX_METRICS] = {0};
 	int n = 0;
 
 	for (int i = 0; i < p->p.n_metrics; i++) {
@@ -111,10 +115,12 @@ static void compute_fp(const struct profile *p, int window, struct fp *out)
 		if (!bufs[i])
 			continue;
 		fcast_ctx_copy(c, bufs[i], k);
-		s[n] = (struct fp_series){ .role = p->metrics[i].role, .x = bufs[i], .n = k,
-					   .periods = { c->periods[0], c->periods[1] },
-					   .strength = { c->strength[0], c->strength[1] },
-					   .anomaly_rate = anom_rate(p->a[i]) };
+		s[n] = (struct fp_series){.role = p->metrics[i].role,
+					  .x = bufs[i],
+					  .n = k,
+					  .periods = {c->periods[0], c->periods[1]},
+					  .strength = {c->strength[0], c->strength[1]},
+					  .anomaly_rate = anom_rate(p->a[i])};
 		n++;
 	}
 	fp_compute(out, s, n, p->p.step_s);
@@ -144,16 +150,15 @@ int profile_update(struct profile *p, const double *values)
 		return -EINVAL;
 	for (int i = 0; i < p->p.n_metrics; i++) {
 		fcast_update(p->f[i], values[i]);
-		p->score[i] = isfinite(values[i]) ? anom_update(p->a[i], fcast_last_score(p->f[i])) :
-						    0;
+		p->score[i] =
+		    isfinite(values[i]) ? anom_update(p->a[i], fcast_last_score(p->f[i])) : 0;
 	}
 	if (++p->steps % PROFILE_FP_EVERY == 0)
 		refresh_fp(p);
 	return 0;
 }
 
-int profile_forecast(struct profile *p, int metric, int h, double coverage,
-		     struct fcast_point *out)
+int profile_forecast(struct profile *p, int metric, int h, double coverage, struct fcast_point *out)
 {
 	if (metric < 0 || metric >= p->p.n_metrics)
 		return -EINVAL;
@@ -211,7 +216,7 @@ static void save_header(const struct profile *p, struct sbuf *b)
 
 int profile_save(struct profile *p, const char *path)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	int rc;
 
 	save_header(p, &b);
@@ -219,7 +224,7 @@ int profile_save(struct profile *p, const char *path)
 	fp_serialize(&p->fp, &b);
 	sbuf_f64(&b, p->fp_departure);
 	for (int i = 0; i < p->p.n_metrics; i++) {
-		struct sbuf m = { 0 };
+		struct sbuf m = {0};
 
 		rc = fcast_save(p->f[i], &m);
 		sbuf_u32(&b, (uint32_t)m.len);
@@ -263,7 +268,7 @@ static int load_body(struct profile *p, struct sbuf_reader *r)
 struct profile *profile_load(const char *path, const struct profile_params *params)
 {
 	struct profile *p = profile_new(params);
-	struct sbuf hdr = { 0 };
+	struct sbuf hdr = {0};
 	struct sbuf_reader r;
 	size_t len;
 	void *buf;

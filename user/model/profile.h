@@ -33,7 +33,7 @@
 #include "model/fp.h"
 
 #define PROFILE_MAX_METRICS 16
-#define PROFILE_VERSION     1
+#define PROFILE_VERSION	    1
 #define PROFILE_FP_EVERY    60 /* steps between fingerprint refreshes */
 
 struct profile_metric {
@@ -42,13 +42,13 @@ struct profile_metric {
 };
 
 struct profile_params {
-	int n_metrics;                        /* 1..PROFILE_MAX_METRICS */
+	int n_metrics;			      /* 1..PROFILE_MAX_METRICS */
 	const struct profile_metric *metrics; /* n_metrics entries */
-	const char *model;                    /* default "ensemble" */
-	double step_s;                        /* seconds per model step, default 60 */
-	int max_horizon;                      /* calibrated horizons, default 60 */
-	int season;                           /* 0 auto, 1 none, N fixed */
-	double coverage;                      /* tracked coverage, default 0.9 */
+	const char *model;		      /* default "ensemble" */
+	double step_s;			      /* seconds per model step, default 60 */
+	int max_horizon;		      /* calibrated horizons, default 60 */
+	int season;			      /* 0 auto, 1 none, N fixed */
+	double coverage;		      /* tracked coverage, default 0.9 */
 };
 
 struct profile;

@@ -33,7 +33,7 @@ void sbuf_put(struct sbuf *b, const void *p, size_t n)
 
 void sbuf_u32(struct sbuf *b, uint32_t v)
 {
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	sbuf_put(b, x, 4);
 }

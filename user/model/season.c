@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEASON_MIN_ACF   0.25  /* weakest autocorrelation called a season */
-#define SEASON_MIN_PROM  0.10  /* the ACF must dip by this much before the peak */
+#define SEASON_MIN_ACF	0.25 /* weakest autocorrelation called a season */
+#define SEASON_MIN_PROM 0.10 /* the ACF must dip by this much before the peak */
 
 /* In-place iterative radix-2 FFT of n (a power of two) points; inv = inverse. */
 static void fft(double complex *x, int n, int inv)
@@ -113,7 +113,7 @@ static int smooth(double *r, int maxlag)
 /* Snap a period to a calendar period (hour, day, week) within 3%. */
 static int snap(int k, double step_s, int maxlag)
 {
-	static const double cal[] = { 3600, 86400, 604800 };
+	static const double cal[] = {3600, 86400, 604800};
 
 	if (!(step_s > 0))
 		return k;
@@ -191,10 +191,12 @@ int season_detect(const double *x, int n, int max_period, double step_s, int *pe
 			int k = peak_near(r, m * p1, maxlag);
 
 			/* Compare unsmoothed heights: smoothing flattens long lags more. */
-			if (k && m >= 3 && raw_near(raw, k, maxlag) > raw_near(raw, p1, maxlag) + 0.05) {
+			if (k && m >= 3 &&
+			    raw_near(raw, k, maxlag) > raw_near(raw, p1, maxlag) + 0.05) {
 				/* an exact multiple keeps both cycles aligned */
-				periods[np] = snap(m * p1, step_s, maxlag) % p1 ? m * p1 :
-										 snap(m * p1, step_s, maxlag);
+				periods[np] = snap(m * p1, step_s, maxlag) % p1
+						  ? m * p1
+						  : snap(m * p1, step_s, maxlag);
 				strength[np++] = r[k];
 				break;
 			}
