@@ -11,7 +11,7 @@
  *
  * usage: train_rl [--traces N] [--epochs N] [--seed S] [--out MODEL]
  *                 [--c-out FILE.inc]
- * Defaults: 12 traces, 4 epochs, seed 1, out config/rl-policy.model.
+ * Defaults: 12 traces, 6 epochs, seed 1, out config/rl-policy.model.
  */
 #include "policy/sim.h"
 
@@ -191,46 +191,58 @@ static void baselines(struct job *jobs, int n, double *oracle)
 	}
 }
 
-int main(int argc, char **argv)
+struct train_opts {
+	const char *out, *inc;
+	int n, epochs;
+};
+
+static int parse_opts(int argc, char **argv, struct train_opts *o)
 {
 	static const struct option opts[] = {
 	    {"traces", required_argument, NULL, 'n'}, {"epochs", required_argument, NULL, 'e'},
 	    {"seed", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
 	    {"c-out", required_argument, NULL, 'c'},  {0},
 	};
-	const char *out = "config/rl-policy.model", *inc = NULL;
-	int n = 12, epochs = 4, c, rc = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'n')
+			o->n = atoi(optarg);
+		else if (c == 'e')
+			o->epochs = atoi(optarg);
+		else if (c == 's')
+			rng_state = strtoull(optarg, NULL, 10) | 1;
+		else if (c == 'o')
+			o->out = optarg;
+		else if (c == 'c')
+			o->inc = optarg;
+		else
+			return -1;
+	}
+	return o->n < 1 || o->epochs < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct train_opts o = {.out = "config/rl-policy.model", .n = 12, .epochs = 6};
 	struct policy_params pp = {.rl_train = true, .seed = 7};
 	struct policy *p;
 	struct job *jobs;
 	double *oracle;
+	int rc = 0, n, epochs;
+	const char *out, *inc;
 
 	rng_state = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			n = atoi(optarg);
-			break;
-		case 'e':
-			epochs = atoi(optarg);
-			break;
-		case 's':
-			rng_state = strtoull(optarg, NULL, 10) | 1;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'c':
-			inc = optarg;
-			break;
-		default:
-			fprintf(stderr, "usage: train_rl [--traces N] [--epochs N] [--seed S] "
-					"[--out MODEL] [--c-out FILE.inc]\n");
-			return 2;
-		}
-	}
-	if (n < 1 || epochs < 0)
+	if (parse_opts(argc, argv, &o)) {
+		fprintf(stderr, "usage: train_rl [--traces N] [--epochs N] [--seed S] "
+				"[--out MODEL] [--c-out FILE.inc]\n");
 		return 2;
+	}
+	n = o.n;
+	epochs = o.epochs;
+	out = o.out;
+	inc = o.inc;
+
 	jobs = calloc(n, sizeof(*jobs));
 	oracle = calloc(n, sizeof(double));
 	p = policy_new("rl", &pp);
