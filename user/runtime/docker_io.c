@@ -172,16 +172,30 @@ static void start_or_fail(struct docker_client *c, struct docker_req *q)
 }
 
 /* Negotiation finished: release (or fail) everything held back for it. */
+/*
+ * A request that failed because version negotiation did: name the request
+ * itself, with the cause of the /version failure ("docker EP: POST /x: cannot
+ * connect to the socket: no such file").
+ */
+static void reword(char *dst, size_t len, const struct docker_client *c, const char *method,
+		   const char *path, const char *version_errmsg)
+{
+	const char *cause = strstr(version_errmsg, "GET /version: ");
+
+	cause = cause ? cause + strlen("GET /version: ") : version_errmsg;
+	snprintf(dst, len, "docker %s: %s %s: %s", c->endpoint, method, path, cause);
+}
+
 static void release_waiting(struct docker_client *c, const struct docker_response *vr)
 {
 	struct docker_req *q = c->waiting, *next;
 	char why[320];
 
 	c->waiting = NULL;
-	snprintf(why, sizeof(why), "%s", vr->errmsg);
 	for (; q; q = next) {
 		next = q->next;
 		q->next = NULL;
+		reword(why, sizeof(why), c, q->method, q->path, vr->errmsg);
 		if (vr->err)
 			fail_req(c, q, vr->err, why);
 		else
@@ -402,8 +416,13 @@ int docker_request_sync(struct docker_client *c, const char *method, const char 
 	pthread_mutex_unlock(&c->lock);
 	if (!api[0]) {
 		rc = sync_negotiate(c, timeout_ms, out);
-		if (rc < 0)
+		if (rc < 0) {
+			char why[sizeof(out->errmsg)];
+
+			reword(why, sizeof(why), c, method, path, out->errmsg);
+			snprintf(out->errmsg, sizeof(out->errmsg), "%s", why);
 			return rc;
+		}
 		pthread_mutex_lock(&c->lock);
 		snprintf(api, sizeof(api), "%s", c->api);
 		pthread_mutex_unlock(&c->lock);
