@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "model/fcast.h"
 #include "policy/policy.h"
 #include "policy/queue.h"
 
@@ -431,6 +432,38 @@ static void test_rl_model_roundtrip(void **state)
 	policy_free(NULL);
 }
 
+static void test_forecast_input(void **state)
+{
+	struct fcast_params fp = {.step_s = 60, .max_horizon = 12};
+	struct fcast *f = fcast_new(NULL, &fp);
+	struct policy_input in = base_input(3, 0.7);
+	struct fcast_point o[8];
+
+	assert_non_null(f);
+	in.step_s = 60;
+	in.startup_s = 90; /* 2 steps: horizon 3; window 5 steps: horizons 4..8 */
+	assert_int_equal(policy_lead_steps(90, 60), 2);
+	assert_int_equal(policy_window_steps(60), 5);
+	assert_int_equal(policy_forecast_input(f, 0.9, &in), -ENODATA);
+	assert_false(in.fc.valid);
+	for (int i = 0; i < 200; i++)
+		fcast_update(f, 100 + (i % 2));
+	assert_int_equal(policy_forecast_input(f, 0.9, &in), 0);
+	assert_true(in.fc.valid && in.fc_window.valid);
+	assert_true(in.fc.lower <= in.fc.point && in.fc.point <= in.fc.upper);
+	assert_true(fabs(in.fc.point - 100.5) < 5);
+	assert_true(in.fc_window.upper >= in.fc.upper);
+	/* Bands from hand-made horizons. */
+	for (int k = 0; k < 8; k++)
+		o[k] = (struct fcast_point){10.0 * k, 10.0 * k - 1, 10.0 * k + 1};
+	policy_bands(o, 2, 5, &in.fc, &in.fc_window);
+	assert_true(in.fc.point == 20 && in.fc.upper == 21 && in.fc.lower == 19);
+	assert_true(in.fc_window.point == 70 && in.fc_window.upper == 71);
+	in.startup_s = 1e6;
+	assert_int_equal(policy_forecast_input(f, 0.9, &in), -ERANGE);
+	fcast_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +482,7 @@ int main(void)
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_forecast_trusted_to_peak),
 	    cmocka_unit_test(test_rl_model_roundtrip),
+	    cmocka_unit_test(test_forecast_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -218,6 +218,32 @@ struct policy_claim {
  */
 int policy_budget_allocate(struct policy_claim *c, size_t n, double budget_per_hour);
 
+/* ---- forecasts from the model library (policy_fc.c) ---- */
+
+struct fcast;
+struct fcast_point;
+
+/* Start-up in whole steps (rounded up) and the scale-down window in steps. */
+int policy_lead_steps(double startup_s, double step_s);
+int policy_window_steps(double step_s);
+
+/*
+ * From forecasts o[0..lead + window] (horizons 1.., o[k] = horizon k + 1):
+ * the band at the lead time (o[lead]) and the largest point/upper (smallest
+ * lower) over the window after it.
+ */
+void policy_bands(const struct fcast_point *o, int lead, int window, struct policy_band *at,
+		  struct policy_band *win);
+
+/*
+ * Fill in->fc and in->fc_window from forecaster f (fed up to the last
+ * completed step) with intervals of the given coverage, using in->step_s
+ * and in->startup_s.  0, or -errno from fcast_forecast() (-ENODATA before
+ * any sample) or -ERANGE (lead beyond the longest horizon); on error the
+ * bands are marked invalid, which the policies treat as missing.
+ */
+int policy_forecast_input(struct fcast *f, double coverage, struct policy_input *in);
+
 /* ---- RL agent (policy_rl.c) ---- */
 
 /* Save the RL policy's weights to path (atomic); 0 or -errno. */

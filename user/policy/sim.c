@@ -60,12 +60,12 @@ int sim_params_check(struct sim_params *sp, char *err, size_t errlen)
 
 int sim_lead_steps(const struct sim_params *sp, double step_s)
 {
-	return (int)ceil(sp->startup_s / step_s - 1e-9);
+	return policy_lead_steps(sp->startup_s, step_s);
 }
 
 int sim_window_steps(double step_s)
 {
-	return (int)ceil(HPA_DOWN_WINDOW_S / step_s - 1e-9);
+	return policy_window_steps(step_s);
 }
 
 /* ---- trace ---- */

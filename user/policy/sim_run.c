@@ -52,19 +52,16 @@ void sim_forecast_free(struct sim_forecast *fc)
 /* Store the forecast made before step t from horizons 1..h in o. */
 static void fc_store(struct sim_forecast *fc, size_t t, const struct fcast_point *o)
 {
-	int l = fc->lead;
+	struct policy_band at, win;
 
+	policy_bands(o, fc->lead, fc->window, &at, &win);
 	fc->valid[t] = 1;
 	fc->p1[t] = o[0].point;
-	fc->point[t] = o[l].point;
-	fc->lower[t] = o[l].lower;
-	fc->upper[t] = o[l].upper;
-	fc->wpoint[t] = o[l].point;
-	fc->wupper[t] = o[l].upper;
-	for (int k = l + 1; k <= l + fc->window; k++) {
-		fc->wpoint[t] = fmax(fc->wpoint[t], o[k].point);
-		fc->wupper[t] = fmax(fc->wupper[t], o[k].upper);
-	}
+	fc->point[t] = at.point;
+	fc->lower[t] = at.lower;
+	fc->upper[t] = at.upper;
+	fc->wpoint[t] = win.point;
+	fc->wupper[t] = win.upper;
 }
 
 int sim_forecast_build(const struct sim_trace *tr, const struct sim_params *sp,
