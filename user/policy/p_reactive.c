@@ -123,6 +123,11 @@ int hpa_step(struct hpa *h, const struct policy_input *in, struct policy_output 
 		policy_reason_add(out, "scale-down stabilised at %d (max over %gs)", want,
 				  HPA_DOWN_WINDOW_S);
 	want = rate_limit(h, in, cur, want, out);
+	/* The HPA applies min/max before acting: record the change it makes. */
+	if (want < in->bounds.min_replicas)
+		want = in->bounds.min_replicas;
+	if (want > in->bounds.max_replicas)
+		want = in->bounds.max_replicas;
 	if (want != cur)
 		ev_push(h, in->now, want - cur);
 	return want;
