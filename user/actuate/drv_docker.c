@@ -65,6 +65,7 @@ static int inspect(struct act_driver *d, const char *id, struct docker_container
 	char path[160];
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	rc = call(d, "GET", path, NULL, 0, r);
 	if (!rc && docker_parse_inspect(r->body, r->len, out) < 0) {

@@ -58,6 +58,7 @@ static int get_service(struct act_driver *d, const char *name, struct docker_ser
 	char path[256], *enc;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	enc = curl_easy_escape(NULL, name, 0);
 	if (!enc)
 		return -ENOMEM;
@@ -103,6 +104,8 @@ static int try_update(struct act_driver *d, const struct act_group *g, int to)
 
 	if (rc < 0)
 		return rc;
+	if (!s.spec)
+		return -EPROTO;
 	spec = act_swarm_spec_with_replicas(s.spec, strlen(s.spec), to);
 	free(s.spec);
 	if (!spec)
