@@ -224,8 +224,11 @@ int cmd_detect(int argc, char **argv)
 			o.model);
 		return CLI_USAGE;
 	}
-	if (!strcmp(o.input, "-"))
+	if (!strcmp(o.input, "-")) {
+		/* A pipe may be a live feed: each score leaves as soon as its row came. */
+		setvbuf(stdout, NULL, _IOLBF, 0);
 		return detect_stream(&o, stdin, "<stdin>");
+	}
 	in = fopen(o.input, "r");
 	if (!in) {
 		cli_err("detect", "failed to open %s: %s", o.input, strerror(errno));

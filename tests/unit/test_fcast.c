@@ -162,6 +162,24 @@ static void test_adversarial_no_nan(void **state)
 	}
 }
 
+/* Sharp-edged square wave: no model may run away (e.g. a non-invertible MA). */
+static void test_square_wave_bounded(void **state)
+{
+	for (size_t m = 0; m < N_MODELS; m++) {
+		struct fcast_params p = {.max_horizon = 12, .step_s = 300};
+		struct fcast *f = fcast_new(all_models[m], &p);
+		struct fcast_point out[12];
+
+		for (int t = 0; t < 3000; t++) {
+			fcast_update(f, (t % 288) < 144 ? 80 : 0);
+			assert_int_equal(fcast_forecast(f, 12, 0.9, out), 0);
+			for (int j = 0; j < 12; j++)
+				assert_true(fabs(out[j].point) < 1000);
+		}
+		fcast_free(f);
+	}
+}
+
 static void test_constant_series(void **state)
 {
 	for (size_t m = 0; m < N_MODELS; m++) {
@@ -231,10 +249,11 @@ static void test_lookup_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sine_given_season),  cmocka_unit_test(test_sine_auto_season),
-	    cmocka_unit_test(test_season_detection),   cmocka_unit_test(test_gaussian_coverage),
-	    cmocka_unit_test(test_adversarial_no_nan), cmocka_unit_test(test_constant_series),
-	    cmocka_unit_test(test_save_load),	       cmocka_unit_test(test_lookup_and_errors),
+	    cmocka_unit_test(test_sine_given_season),	cmocka_unit_test(test_sine_auto_season),
+	    cmocka_unit_test(test_season_detection),	cmocka_unit_test(test_gaussian_coverage),
+	    cmocka_unit_test(test_adversarial_no_nan),	cmocka_unit_test(test_constant_series),
+	    cmocka_unit_test(test_square_wave_bounded), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_lookup_and_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -339,8 +339,10 @@ static void predict_pending(struct fcast *f)
 	int bad = 0;
 
 	f->ops->predict(f->m, &f->c, f->H, out);
+	/* Diverged: not finite, or absurdly far from anything the series did. */
 	for (int i = 0; i < f->H; i++)
-		bad |= !isfinite(out[i]) || fabs(out[i]) > 10 * FCAST_VALUE_MAX;
+		bad |= !isfinite(out[i]) ||
+		       fabs(out[i] - f->last_y) > 1e4 * (f->mag + f->scale) + 1e-9;
 	if (bad) {
 		void *m = f->ops->create(&f->c);
 

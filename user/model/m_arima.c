@@ -326,6 +326,17 @@ static void ar_residuals(const struct arima *a, const struct fcast_ctx *c, int w
 }
 
 /*
+ * Is 1 + t1 B + t2 B^2 invertible (roots outside the unit circle, with a
+ * margin)?  A non-invertible MA feeds its residuals back without bound.
+ */
+static int ma_invertible(const double *th, int q)
+{
+	double t1 = th[0], t2 = q > 1 ? th[1] : 0;
+
+	return fabs(t2) < 0.98 && t1 + t2 > -0.98 && t2 - t1 > -0.98 && fabs(t1) < 1.98;
+}
+
+/*
  * Hannan-Rissanen second stage: regress y' on up to 2 lags, the chosen
  * Fourier terms and inputs, and up to AR_QMAX lags of the first stage's
  * residuals; keep the (p, q) of lowest AIC, the long AR included (q = 0).
@@ -376,7 +387,7 @@ static void ar_add_ma(struct arima *a, const struct fcast_ctx *c, int w, struct 
 		int n = ar_ma_cols(cand[k][0], cand[k][1], p2, F, a->nx, idx);
 		double aic = ar_candidate_idx(ne, n, idx, coef);
 
-		if (aic < best) {
+		if (aic < best && ma_invertible(coef + n - cand[k][1], cand[k][1])) {
 			best = aic, best_p = cand[k][0], best_q = cand[k][1];
 			memcpy(keep, coef, sizeof(keep));
 		}
