@@ -10,9 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/bus.h"
 #include "runtime/docker.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +265,110 @@ static void test_client_absent_socket(void **state)
 	assert_int_equal(err, -ECANCELED);
 }
 
+/* ---- the /events stream against a scripted fake daemon ------------------ */
+
+struct fake {
+	int fd;
+	int events_served;
+	int max_events;
+};
+
+/* The client may hang up first: MSG_NOSIGNAL keeps SIGPIPE away. */
+static void fake_reply(int cfd, const char *s)
+{
+	send(cfd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+/* Version requests get a version; event streams get a split line, garbage, then EOF. */
+static void *fake_daemon(void *arg)
+{
+	struct fake *f = arg;
+	char req[2048];
+	ssize_t n;
+	int cfd;
+
+	while (f->events_served < f->max_events && (cfd = accept(f->fd, NULL, NULL)) >= 0) {
+		n = read(cfd, req, sizeof(req) - 1);
+		req[n > 0 ? n : 0] = '\0';
+		if (strstr(req, "GET /version")) {
+			fake_reply(cfd, "HTTP/1.1 200 OK\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
+					"{\"ApiVersion\":\"1.41\"}");
+		} else if (strstr(req, "/events")) {
+			fake_reply(cfd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+					"Connection: close\r\n\r\n");
+			usleep(50000);
+			fake_reply(cfd, "{\"Type\":\"container\",\"Action\":\"st");
+			usleep(50000);
+			fake_reply(cfd, "art\",\"Actor\":{\"ID\":\"abc\",\"Attributes\":{\"name\":\"w\"}}}\n"
+					"\x01 not json\n{\"Type\":\"network\",\"Action\":\"connect\"}\n");
+			usleep(100000);
+			f->events_served++;
+		}
+		close(cfd);
+	}
+	return NULL;
+}
+
+static char seen[32][24];
+static int n_seen;
+
+static void on_ev(const struct docker_event *ev, void *ctx)
+{
+	if (n_seen < 32)
+		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", ev->action);
+}
+
+static int count_kind(uint64_t after, const char *action)
+{
+	static struct bus_event ev[64];
+	size_t n = bus_read(after, ev, 64, NULL), i;
+	int k = 0;
+
+	for (i = 0; i < n; i++)
+		k += ev[i].kind == BUS_RUNTIME && !strcmp(ev[i].action, action);
+	return k;
+}
+
+static void test_events_stream_outage_and_recovery(void **state)
+{
+	char path[64];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct fake f = { .max_events = 2 };
+	struct docker_client *c;
+	uint64_t seq = bus_last_seq();
+	pthread_t th;
+	int i;
+
+	snprintf(path, sizeof(path), "/tmp/presage-fake-%d.sock", getpid());
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	unlink(path);
+	assert_int_equal(bind(f.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(f.fd, 8), 0);
+	pthread_create(&th, NULL, fake_daemon, &f);
+	c = docker_client_new(path);
+	n_seen = 0;
+	assert_int_equal(docker_client_watch_events(c, on_ev, NULL), 0);
+	assert_int_equal(docker_client_watch_events(c, on_ev, NULL), -EALREADY);
+	/* First stream, its end (outage), a reconnect after 1 s backoff (recovery). */
+	for (i = 0; i < 300 && count_kind(seq, "recovered") == 0; i++) {
+		docker_client_wait(c, 10);
+		docker_client_perform(c);
+	}
+	assert_int_equal(count_kind(seq, "outage"), 1);
+	assert_int_equal(count_kind(seq, "recovered"), 1);
+	/* resync, start (assembled from two writes); the garbage and network lines are skipped. */
+	assert_true(n_seen >= 3);
+	assert_string_equal(seen[0], "resync");
+	assert_string_equal(seen[1], "start");
+	assert_string_equal(seen[2], "resync");
+	docker_client_free(c);
+	shutdown(f.fd, SHUT_RDWR);
+	close(f.fd);
+	pthread_join(th, NULL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_client_hosts),
 		cmocka_unit_test(test_client_absent_socket),
+		cmocka_unit_test(test_events_stream_outage_and_recovery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
