@@ -31,13 +31,6 @@ const char *const fp_feature_names[FP_DIM] = {
     "request_rate",
 };
 
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double mean_of(const double *x, int n)
 {
 	double s = 0;
@@ -47,7 +40,38 @@ static double mean_of(const double *x, int n)
 	return n ? s / n : 0;
 }
 
-/* Quantile q of x (copied and sorted); 0 when empty. */
+/* k-th smallest of t[0..n) by quickselect (Hoare partition), O(n) expected. */
+static double select_kth(double *t, int n, int k)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		double pivot = t[lo + (hi - lo) / 2];
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (t[i] < pivot)
+				i++;
+			while (t[j] > pivot)
+				j--;
+			if (i <= j) {
+				double x = t[i];
+
+				t[i++] = t[j];
+				t[j--] = x;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return t[k];
+}
+
+/* Quantile q of x (on a copy); 0 when empty. */
 static double quantile(const double *x, int n, double q)
 {
 	double *t, v;
@@ -55,8 +79,7 @@ static double quantile(const double *x, int n, double q)
 	if (n <= 0 || !(t = malloc((size_t)n * sizeof(*t))))
 		return 0;
 	memcpy(t, x, (size_t)n * sizeof(*t));
-	qsort(t, (size_t)n, sizeof(*t), cmpd);
-	v = t[(int)fmin(n - 1, floor(q * n))];
+	v = select_kth(t, n, (int)fmin(n - 1, floor(q * n)));
 	free(t);
 	return v;
 }
