@@ -18,8 +18,9 @@
  *   - normalised: 100 * (raw - null) / (perfect - null), null = no detection,
  *     perfect = every window detected at its first row.
  *
- * usage: anomaly [--model NAME] [DIR]   (DIR default $PRESAGE_NAB or
- * ../shared/traces/nab-artificial).  Every row of every listed file is used.
+ * usage: anomaly [--model NAME] [DIR]   (DIR default $PRESAGE_NAB, else
+ * $PRESAGE_TRACES/nab-artificial, else ../shared/traces/nab-artificial).  Every row of every listed
+ * file is used.
  */
 #include "io/csv.h"
 #include "model/anom.h"
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
 	const cJSON *item;
 	cJSON *j;
 	int nf = 0, c;
+	static char dirbuf[4096];
 
 	while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1)
 		if (c == 'm')
@@ -232,6 +234,10 @@ int main(int argc, char **argv)
 			return 2;
 	if (optind < argc)
 		dir = argv[optind];
+	if (!dir && getenv("PRESAGE_TRACES")) {
+		snprintf(dirbuf, sizeof(dirbuf), "%s/nab-artificial", getenv("PRESAGE_TRACES"));
+		dir = dirbuf;
+	}
 	if (!dir)
 		dir = "../shared/traces/nab-artificial";
 	if (!(j = read_windows(dir)))

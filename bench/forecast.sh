@@ -1,15 +1,16 @@
 #!/bin/sh
-# forecast_compare.sh - presage's models and statsmodels side by side under
+# forecast.sh - presage's models and statsmodels side by side under
 # the same rolling-origin protocol (see bench/forecast.c and
 # bench/forecast_statsmodels.py), then the per-trace targets:
 #   ensemble MASE h1 <= best statsmodels h1; ensemble MASE h12 <= 0.9 x best
 #   statsmodels h12; CPU per forecast >= 100x lower (batch and online API);
 #   ensemble 90% coverage within 88..92 at h1 and h12.
-# usage: bench/forecast_compare.sh [TRACES_DIR]   (default $PRESAGE_TRACES or
+# usage: bench/forecast.sh [TRACES_DIR]   (default $PRESAGE_TRACES or
 # ../shared/traces); run from the repository root after `make build/bench/forecast`.
 set -eu
 dir=${1:-${PRESAGE_TRACES:-../shared/traces}}
-B=${B:-build}
+B=${PRESAGE_BUILD:-build}
+cd "$(dirname "$0")/.."
 ours=$(mktemp) theirs=$(mktemp)
 trap 'rm -f "$ours" "$theirs"' EXIT
 "$B/bench/forecast" --csv --traces "$dir" >"$ours"
