@@ -59,7 +59,9 @@ tap_check "--live-restore keeps the container over a daemon restart" \
 	test "$(dk inspect -f '{{.State.Pid}}' "$cid")" = "$pid"
 
 dir_a=$A_DIR
+pid_a=$DOCKERD_PID
 dockerd_use B
+pid_b=$DOCKERD_PID
 dir_b=$DOCKERD_DIR
 dockerd_destroy
 dockerd_use A
@@ -67,5 +69,6 @@ dockerd_destroy
 tap_check "no mount left under the daemons' directories" \
 	test -z "$(awk -v a="$dir_a" -v b="$dir_b" 'index($5, a) == 1 || index($5, b) == 1' /proc/self/mountinfo)"
 tap_check "the directories are removed" test ! -e "$dir_a" -a ! -e "$dir_b"
-tap_check "the daemons are gone" sh -c "! kill -0 $A_PID 2>/dev/null"
+tap_check "the daemons are gone (also the restarted one)" \
+	sh -c "! kill -0 $pid_a 2>/dev/null && ! kill -0 $pid_b 2>/dev/null"
 tap_done

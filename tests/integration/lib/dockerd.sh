@@ -97,9 +97,14 @@ dockerd_start_again() {
 dockerd_destroy() {
 	local m
 	[ -n "${DOCKERD_DIR:-}" ] && [ -d "$DOCKERD_DIR" ] || return 0
+	[ -f "$DOCKERD_DIR/pid" ] && DOCKERD_PID=$(cat "$DOCKERD_DIR/pid")
 	if [ -n "${DOCKERD_PID:-}" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
 		dk ps -aq 2>/dev/null | xargs -r docker -H "unix://$DOCKERD_DIR/docker.sock" rm -f >/dev/null 2>&1
 		dockerd_stop
+	fi
+	if [ -n "${DOCKERD_PID:-}" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+		echo "# dockerd $DOCKERD_PID would not stop; leaving $DOCKERD_DIR" >&2
+		return 1
 	fi
 	for m in $(awk -v d="$DOCKERD_DIR" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null
@@ -114,7 +119,9 @@ dockerd_save() {
 }
 dockerd_use() {
 	local v
-	for v in DIR NS SOCK HOST PID; do eval "DOCKERD_$v=\${${1}_$v}"; done
+	for v in DIR NS SOCK HOST; do eval "DOCKERD_$v=\${${1}_$v}"; done
+	# The pid file is the truth: a restart in between changed the pid.
+	DOCKERD_PID=$(cat "$DOCKERD_DIR/pid" 2>/dev/null)
 	mapfile -t DOCKERD_EXTRA <"$DOCKERD_DIR/extra"
 }
 
