@@ -10,11 +10,11 @@
  * estimated the Hannan-Rissanen way: the residuals of a long AR become
  * regressors of a second least-squares stage, so every fit stays linear.
  *
- * A refit builds X'X once for the largest design on the history window (for
- * d = 0 and d = 1 on the same rows) and selects by AIC the Fourier order K,
- * then p (up to 12), from sub-blocks of them; then d by in-sample one- plus
- * multi-step error; then, in the second stage, ARMA(p <= 2, q <= 2) against
- * the long AR by AIC.  Each candidate costs a small Cholesky solve, not a
+ * A refit builds X'X for the largest design on the history window and selects
+ * by AIC the Fourier order K, then p (up to 12), from sub-blocks of it; d is
+ * chosen on a hold-out (the newest fifth of the window, one- plus multi-step
+ * error); then, in the second stage, ARMA(p <= 2, q <= 2) against the long
+ * AR by AIC.  Each candidate costs a small Cholesky solve, not a
  * pass over the data.  Refits are bounded and periodic (doubling while the
  * history grows, then every cap/8 steps, and when the seasons change);
  * between refits an update is O(1).
@@ -97,9 +97,12 @@ static double ar_exog(const struct arima *a, const struct fcast_ctx *c, int64_t 
 	return a->xring ? a->xring[(size_t)(t % c->cap) * a->nx + j] : 0;
 }
 
-/* Accumulate X'X, X'y for differencing d over the newest w samples. */
+/*
+ * Accumulate X'X, X'y for differencing d over the newest w samples, leaving
+ * out the newest `skip` (a hold-out).
+ */
 static void ar_build(const struct arima *a, const struct fcast_ctx *c, const struct ar_layout *L,
-		     int d, int w, struct ar_normal *ne)
+		     int d, int w, int skip, struct ar_normal *ne)
 {
 	int64_t t0 = c->t - w + 1;
 	double row[AR_MMAX], lag[AR_PMAX], x[FCAST_MAX_EXOG];
@@ -108,7 +111,7 @@ static void ar_build(const struct arima *a, const struct fcast_ctx *c, const str
 	memset(ne, 0, sizeof(*ne));
 	ne->m = m;
 	/* Rows from t0 + 1 + p whatever d: both differencings fit the same rows. */
-	for (int64_t t = t0 + 1 + L->p; t <= c->t; t++) {
+	for (int64_t t = t0 + 1 + L->p; t <= c->t - skip; t++) {
 		int bad = 0;
 		double y;
 
@@ -260,9 +263,9 @@ static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int
 			   double *out);
 
 /*
- * Fit criterion of the current model over the newest w samples: log one-step
- * MSE + log h-step MSE from origins every 4 steps (bounded work), so that the
- * choice of differencing also answers for the longer horizons.
+ * Criterion of the current model on the newest w samples (a hold-out the fit
+ * did not see): log one-step MSE + log h-step MSE from origins every 2 steps,
+ * so the choice of differencing answers for the longer horizons too.
  */
 static double ar_criterion(const struct arima *a, const struct fcast_ctx *c, int w, int h)
 {
@@ -270,7 +273,7 @@ static double ar_criterion(const struct arima *a, const struct fcast_ctx *c, int
 	int n = 0;
 
 	h = h < 1 ? 1 : h > 64 ? 64 : h;
-	for (int back = w - AR_PMAX - 2; back >= h; back -= 4) {
+	for (int back = w; back >= h; back -= 2) {
 		double e1, eh;
 
 		if (back >= c->n - AR_PMAX - 2)
@@ -405,8 +408,8 @@ static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 {
 	struct ar_normal *ne = malloc(sizeof(*ne));
 	struct ar_layout Lf = {AR_PMAX, 0, 0, a->nx, a->per};
-	int w = c->n, longest = 0, k0, p0, h = c->p.max_horizon < 24 ? c->p.max_horizon : 24;
-	double coef[AR_MMAX] = {0}, crit0;
+	int w = c->n, longest = 0, k0, hold, h = c->p.max_horizon < 24 ? c->p.max_horizon : 24;
+	double crit0;
 
 	if (!ne)
 		return -ENOMEM;
@@ -422,28 +425,25 @@ static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 	if (w > AR_WIN_MIN && w > (3 * longest) / 2)
 		w = AR_WIN_MIN > (3 * longest) / 2 ? AR_WIN_MIN : (3 * longest) / 2;
 	/*
-	 * Differencing: K and p are chosen by AIC for d = 0 (p for d = 1), then
-	 * the two models are compared on their in-sample one-step and h-step
-	 * errors (AIC alone would judge one step only).
+	 * Differencing by hold-out: fit d = 0 and d = 1 (K and p by AIC; the
+	 * differenced model keeps the levels' K, as the seasonal shape barely
+	 * shows in one-step differences yet adds up over a horizon) on all but
+	 * the newest fifth of the window, keep the d that forecasts that fifth
+	 * better at one step and at h steps, then refit it on the whole window.
 	 */
-	ar_build(a, c, &Lf, 0, w, ne);
+	hold = w / 5 >= 4 * h && w - w / 5 > 4 * AR_PMAX ? w / 5 : 0;
+	ar_build(a, c, &Lf, 0, w, hold, ne);
 	a->d = 0;
 	a->fitted = ar_select(a, ne, &Lf, -1) < INFINITY;
-	crit0 = a->fitted ? ar_criterion(a, c, w, h) : INFINITY;
-	k0 = a->K, p0 = a->p;
-	memcpy(coef, a->coef, sizeof(coef));
-	ar_build(a, c, &Lf, 1, w, ne);
-	a->d = 1;
-	/*
-	 * The seasonal shape barely shows in one-step differences, yet it adds
-	 * up over a horizon: the differenced model keeps the levels' Fourier order.
-	 */
-	if (ar_select(a, ne, &Lf, k0) < INFINITY && ar_criterion(a, c, w, h) < crit0) {
-		a->fitted = 1;
-	} else {
-		a->d = 0, a->K = k0, a->p = p0;
-		memcpy(a->coef, coef, sizeof(coef));
+	k0 = a->K;
+	crit0 = a->fitted && hold ? ar_criterion(a, c, hold, h) : INFINITY;
+	if (hold) {
+		ar_build(a, c, &Lf, 1, w, hold, ne);
+		a->d = 1;
+		a->d = ar_select(a, ne, &Lf, k0) < INFINITY && ar_criterion(a, c, hold, h) < crit0;
 	}
+	ar_build(a, c, &Lf, a->d, w, 0, ne);
+	a->fitted = ar_select(a, ne, &Lf, a->d ? k0 : -1) < INFINITY;
 	if (a->fitted && w > AR_PMAX + 16) {
 		double *res = malloc((size_t)w * sizeof(*res));
 
