@@ -78,13 +78,16 @@ cg_remove "$name"
 
 # --- churn: 200 cgroups born and removed leave nothing behind ---
 base=$("$PRESAGE" --socket "$sock" status -o json | jq -r '.containers')
+cleanup_push "for d in $CG_V2/$name-churn-*; do rmdir \$d; done"
 for i in $(seq 200); do
 	mkdir "$CG_V2/$name-churn-$i"
-	sh -c 'exit 0' &
+	# a short task in each, so the BPF programs create map entries for it
+	sleep 0.2 &
 	echo $! >"$CG_V2/$name-churn-$i/cgroup.procs" 2>/dev/null
+	churn_pids="${churn_pids:-} $!"
 done
-cleanup_push "for d in $CG_V2/$name-churn-*; do rmdir \$d; done"
-wait
+# shellcheck disable=SC2086
+wait $churn_pids
 sleep 1
 mid=$("$PRESAGE" --socket "$sock" status -o json | jq -r '.containers')
 tap_check "churn: the daemon tracked the new cgroups ($mid > $base)" test "$mid" -ge $((base + 150))

@@ -205,15 +205,34 @@ static void aggregate(const struct snapshot *s)
 	}
 }
 
-/* Learn the steps that closed, then refresh forecasts and anomaly scores. */
+static size_t count_profiles(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < engine.n; i++)
+		n += engine.groups[i]->prof != NULL;
+	return n;
+}
+
+/*
+ * Learn the steps that closed, then refresh forecasts and anomaly scores.
+ * A group gets its profile once it has lived ENGINE_MIN_STEPS steps (short
+ * lived cgroups never cost a model) and while fewer than
+ * ENGINE_MAX_PROFILES exist; it then learns the whole series it already has.
+ */
 static void learn(struct group *g, int closed)
 {
 	struct series *se = g->series;
 	size_t first = se->len > (size_t)closed ? se->len - (size_t)closed : 0;
 	double vals[SM__COUNT];
 
-	if (!g->prof && !(g->prof = open_profile(g)))
-		return;
+	if (!g->prof) {
+		if (se->len < ENGINE_MIN_STEPS || count_profiles() >= ENGINE_MAX_PROFILES)
+			return;
+		if (!(g->prof = open_profile(g)))
+			return;
+		first = 0;
+	}
 	for (size_t i = first; i < se->len; i++) {
 		for (int m = 0; m < SM__COUNT; m++)
 			vals[m] = series_value(se, i, (enum series_metric)m);

@@ -21,6 +21,8 @@
 #include "export/prom.h"
 #include "telemetry/tele.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -274,6 +276,22 @@ static int block_signals(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* status: the telemetry thread's own bookkeeping, for operators and the churn test. */
+static void status_fields(cJSON *o, const struct snapshot *s, const struct cont_snap *c, void *ctx)
+{
+	const struct daemon_status *st;
+
+	if (!s)
+		return;
+	st = &s->status;
+	cJSON_AddNumberToObject(o, "tracked_cgroups", (double)st->tracked_cgroups);
+	if (st->bpf_map_entries >= 0)
+		cJSON_AddNumberToObject(o, "bpf_map_entries", (double)st->bpf_map_entries);
+	else
+		cJSON_AddNullToObject(o, "bpf_map_entries");
+	cJSON_AddNumberToObject(o, "request_map_entries", (double)st->req_map_entries);
+}
+
 static int start_services(struct daemon *d)
 {
 	char err[256] = "";
@@ -282,6 +300,7 @@ static int start_services(struct daemon *d)
 		log_err("failed to start metrics endpoint on %s: %s", d->cfg->listen, err);
 		return -1;
 	}
+	ctl_add_fields(CTL_CMD_STATUS, status_fields, NULL);
 	if (ctl_server_start(d->cfg->socket, err, sizeof(err))) {
 		log_err("failed to open control socket %s: %s", d->cfg->socket, err);
 		return -1;
