@@ -171,6 +171,27 @@ out:
 	return ret;
 }
 
+/* Validate the parsed options; CLI_OK or CLI_USAGE (message printed). */
+static int det_check(const struct det_opts *o, const char *fmt, int argc, char **argv)
+{
+	if (!o->input || optind != argc) {
+		cli_err("detect", optind != argc ? "unexpected argument '%s'" : "%s",
+			optind != argc ? argv[optind] : "--input is required");
+		return CLI_USAGE;
+	}
+	if (strcmp(fmt, "csv")) {
+		cli_err("detect", "unsupported output format '%s' (csv)", fmt);
+		return CLI_USAGE;
+	}
+	if (!fcast_lookup(o->model)) {
+		cli_err("detect",
+			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
+			o->model);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 int cmd_detect(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -209,21 +230,8 @@ int cmd_detect(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (!o.input || optind != argc) {
-		cli_err("detect", optind != argc ? "unexpected argument '%s'" : "%s",
-			optind != argc ? argv[optind] : "--input is required");
+	if (det_check(&o, fmt, argc, argv))
 		return CLI_USAGE;
-	}
-	if (strcmp(fmt, "csv")) {
-		cli_err("detect", "unsupported output format '%s' (csv)", fmt);
-		return CLI_USAGE;
-	}
-	if (!fcast_lookup(o.model)) {
-		cli_err("detect",
-			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
-			o.model);
-		return CLI_USAGE;
-	}
 	if (!strcmp(o.input, "-")) {
 		/* A pipe may be a live feed: each score leaves as soon as its row came. */
 		setvbuf(stdout, NULL, _IOLBF, 0);

@@ -247,7 +247,9 @@ static int check_opts(struct fc_opts *o, const char *season, const char *fmt)
 	return CLI_OK;
 }
 
-int cmd_forecast(int argc, char **argv)
+/* Parse the options into o (and the texts to check); -1 to go on, else an exit code. */
+static int fc_parse(int argc, char **argv, struct fc_opts *o, const char **season, const char **fmt,
+		    const char **metric)
 {
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},  {"horizon", required_argument, NULL, 'H'},
@@ -256,47 +258,38 @@ int cmd_forecast(int argc, char **argv)
 	    {"season", required_argument, NULL, 's'}, {"metric", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
-	struct fc_opts o = {.model = "ensemble", .coverage = 0.9};
-	const char *season = NULL, *fmt = NULL, *metric = NULL;
 	char *end;
-	int c, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "i:H:o:m:c:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			o.input = optarg;
-			break;
-		case 'H':
-			o.horizon = optarg;
-			break;
-		case 'O':
-			o.online = 1;
-			break;
-		case 'o':
-			fmt = optarg;
-			break;
-		case 'm':
-			o.model = optarg;
-			break;
-		case 's':
-			season = optarg;
-			break;
-		case 'M':
-			metric = optarg;
-			break;
-		case 'c':
-			o.coverage = strtod(optarg, &end);
+		if (c == 'i' || c == 'H' || c == 'o' || c == 'm' || c == 's' || c == 'M') {
+			const char **dst[] = {
+			    ['i'] = &o->input, ['H'] = &o->horizon, ['o'] = fmt,
+			    ['m'] = &o->model, ['s'] = season,	    ['M'] = metric};
+
+			*dst[c] = optarg;
+		} else if (c == 'O') {
+			o->online = 1;
+		} else if (c == 'c') {
+			o->coverage = strtod(optarg, &end);
 			if (*end || end == optarg)
-				o.coverage = -1;
-			break;
-		case 'h':
-			fc_usage(stdout);
-			return CLI_OK;
-		default:
-			fc_usage(stderr);
-			return CLI_USAGE;
+				o->coverage = -1;
+		} else {
+			fc_usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? CLI_OK : CLI_USAGE;
 		}
 	}
+	return -1;
+}
+
+int cmd_forecast(int argc, char **argv)
+{
+	struct fc_opts o = {.model = "ensemble", .coverage = 0.9};
+	const char *season = NULL, *fmt = NULL, *metric = NULL;
+	int rc = fc_parse(argc, argv, &o, &season, &fmt, &metric);
+
+	if (rc >= 0)
+		return rc;
 	if (!o.input) {
 		if (optind != argc - 1) {
 			fc_usage(stderr);
