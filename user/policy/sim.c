@@ -48,6 +48,12 @@ int sim_params_check(struct sim_params *sp, char *err, size_t errlen)
 			 sp->min_replicas, sp->max_replicas);
 		return -EINVAL;
 	}
+	/* Erlang C costs O(replicas) per step: keep a run within seconds. */
+	if (sp->max_replicas > SIM_MAX_REPLICAS) {
+		snprintf(err, errlen, "max replicas %d above the simulator's limit %d",
+			 sp->max_replicas, SIM_MAX_REPLICAS);
+		return -EINVAL;
+	}
 	if (!(sp->slo_ms > 1000.0 * queue_p95_floor(sp->capacity))) {
 		snprintf(err, errlen,
 			 "slo %g ms is not above the p95 service time %.4g ms of one request at "

@@ -35,6 +35,8 @@
 #include "io/csv.h"
 #include "policy/policy.h"
 
+#define SIM_MAX_REPLICAS 10000 /* largest --max the simulator accepts */
+
 struct sim_params {
 	double capacity;  /* req/s per ready replica (> 0) */
 	double startup_s; /* replica start-up time (>= 0) */
