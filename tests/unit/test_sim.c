@@ -74,9 +74,10 @@ static void perfect(const struct sim_trace *tr, struct sim_forecast *fc, int lea
 		fc->valid[t] = 1;
 		fc->p1[t] = tr->demand[t];
 		fc->point[t] = fc->lower[t] = fc->upper[t] = tr->demand[at];
+		/* The window runs from step t through win steps after the lead. */
 		fc->wpoint[t] = fc->wupper[t] = tr->demand[at];
-		for (int k = 1; k <= win && at + k < tr->n; k++)
-			fc->wpoint[t] = fc->wupper[t] = fmax(fc->wupper[t], tr->demand[at + k]);
+		for (size_t k = t; k <= at + win && k < tr->n; k++)
+			fc->wpoint[t] = fc->wupper[t] = fmax(fc->wupper[t], tr->demand[k]);
 	}
 }
 

@@ -3,8 +3,10 @@
  *
  * predictive: provision for the upper bound of the demand forecast at the
  * lead time (now + start-up), so replicas asked for now are ready when the
- * load arrives (pre-warming); scale down only to what the upper bound over
- * the scale-down window that follows still needs; never below the raw HPA
+ * load arrives (pre-warming); scale down only to what the upper bound from
+ * the next step through the scale-down window after the lead time still
+ * needs (removal is immediate, a replica asked again is back only at the
+ * lead time); never below the raw HPA
  * recommendation of the moment (the reactive safety net catches what the
  * forecast missed); never scale down when telemetry or the forecast is
  * missing.  Adversarial forecasts are defused before use: NAN makes the
@@ -61,7 +63,7 @@ int predictive_need(const struct policy_input *in, double point, double upper)
 
 /*
  * The predictive rule for the demand band at the lead time (lead) and over
- * the following window (win); shared with the RL policy, which chooses how
+ * the scale-down window (win); shared with the RL policy, which chooses how
  * far into the interval to provision.
  */
 int predictive_rule(const struct policy_input *in, const struct policy_band *lead,

@@ -61,7 +61,8 @@ struct policy_input {
 	double now;    /* seconds (any epoch) */
 	double step_s; /* seconds between decisions (> 0) */
 	/* Demand forecast at the lead time (now + startup) and the largest
-	 * point/upper over the scale-down window that follows it. */
+	 * point/upper from the next step through the scale-down window after
+	 * the lead time (what a scale-down now must still serve). */
 	struct policy_band fc;
 	struct policy_band fc_window;
 	int replicas_requested; /* current requested replicas (HPA "current") */
@@ -230,7 +231,7 @@ int policy_window_steps(double step_s);
 /*
  * From forecasts o[0..lead + window] (horizons 1.., o[k] = horizon k + 1):
  * the band at the lead time (o[lead]) and the largest point/upper (smallest
- * lower) over the window after it.
+ * lower) from the next step through the window after the lead time.
  */
 void policy_bands(const struct fcast_point *o, int lead, int window, struct policy_band *at,
 		  struct policy_band *win);

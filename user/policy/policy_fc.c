@@ -6,8 +6,11 @@
  * The forecaster's horizon h counts steps after its newest sample; a
  * decision made now asks for replicas ready start-up time later, i.e.
  * lead = ceil(startup / step) steps after the current step, which is
- * horizon lead + 1 from the newest (completed) sample.  The scale-down
- * window is the next ceil(300 s / step) horizons after that.
+ * horizon lead + 1 from the newest (completed) sample.  A scale-down must
+ * hold from the next step (removal is immediate and a replica asked again
+ * is back only at the lead time) through the scale-down window of
+ * ceil(300 s / step) steps after the lead time: horizons 1 .. lead + 1 +
+ * window.
  */
 #include "policy/policy.h"
 #include "model/fcast.h"
@@ -35,7 +38,11 @@ void policy_bands(const struct fcast_point *o, int lead, int window, struct poli
 	at->lower = o[lead].lower;
 	at->upper = o[lead].upper;
 	*win = *at;
-	for (int k = lead + 1; k <= lead + window; k++) {
+	/* From the next step on: replicas removed now are missing at once, and
+	 * cannot be back before the lead time. */
+	for (int k = 0; k <= lead + window; k++) {
+		if (k == lead)
+			continue;
 		win->point = fmax(win->point, o[k].point);
 		win->upper = fmax(win->upper, o[k].upper);
 		win->lower = fmin(win->lower, o[k].lower);

@@ -78,7 +78,8 @@ void sim_trace_free(struct sim_trace *tr);
 /*
  * Forecasts the policies see, one per step t (made after steps 0..t-1):
  * at the lead time (horizon lead + 1, the step new replicas become ready)
- * and the largest point and upper over the scale-down window after it.
+ * and the largest point and upper from the next step through the
+ * scale-down window after the lead time.
  * This struct is the seam between the simulator and the forecasting
  * engine: sim_forecast_build() fills it from the model library, tests may
  * fill it by hand.  valid[t] = 0 before the first sample.
