@@ -31,7 +31,7 @@ WARN        := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-pro
 	       -Wno-missing-field-initializers
 CPPFLAGS    := -D_GNU_SOURCE -DPRESAGE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(B)/skel \
 	       $(PKG_CFLAGS)
-CFLAGS      ?= -O2 -g
+CFLAGS      ?= -O2 -gdwarf-4 # DWARF 4: valgrind 3.19 cannot read clang 14's DWARF 5
 CFLAGS      += -std=gnu11 $(WARN) -fno-strict-aliasing -MMD -MP
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer
