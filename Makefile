@@ -142,7 +142,8 @@ $(B)/bench/%: bench/%.c $(B)/libpresage.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libpresage.a $(LDLIBS)
 
-TEST_BINS := $(UNIT_BINS) $(UNIT_ASAN) $(BPFT_BINS) $(INTT_BINS) $(HELPER_BINS) $(FUZZ_BINS)
+TEST_BINS := $(UNIT_BINS) $(UNIT_ASAN) $(BPFT_BINS) $(INTT_BINS) $(HELPER_BINS) $(FUZZ_BINS) \
+	     $(BENCH_BINS)
 
 test: all $(TEST_BINS)
 	@bash tests/run
