@@ -211,7 +211,7 @@ static int parse_opts(int argc, char **argv, struct train_opts *o)
 		else if (c == 'e')
 			o->epochs = atoi(optarg);
 		else if (c == 's')
-			rng_state = strtoull(optarg, NULL, 10) | 1;
+			rng_state = strtoull(optarg, NULL, 10) ? strtoull(optarg, NULL, 10) : 1;
 		else if (c == 'o')
 			o->out = optarg;
 		else if (c == 'c')
