@@ -29,8 +29,9 @@
  * missing telemetry.
  *
  * Model file (text): "presage-rl 2 A F T N" then A biases and (A+1)*F*T*N
- * weights (the shared row last), whitespace separated.  Without a file the compiled-in default
- * (policy/rl_default.inc, produced by the trainer) is used.
+ * weights (the shared row last), whitespace separated.  Without a file the
+ * compiled-in default (policy/rl_default.inc, produced by the trainer) is
+ * used.
  */
 #include "policy/internal.h"
 
