@@ -219,6 +219,11 @@ void engine_decide(struct group *g, const struct snapshot *s)
 	if (!group_settings(g, s, &id, &st))
 		return;
 	pname = st.policy[0] ? st.policy : engine.cfg->policy.default_policy;
+	if (!policy_lookup(pname) || policy_lookup(pname)->sim_only) {
+		LOG_RATELIMITED(LOG_WARN, "engine: policy '%s' of %s cannot run live (reactive, "
+				"predictive or rl)", pname, g->key);
+		return;
+	}
 	if (!g->pol || strcmp(policy_name(g->pol), pname)) {
 		policy_free(g->pol);
 		g->pol = policy_new(pname, NULL);
