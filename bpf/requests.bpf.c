@@ -346,6 +346,17 @@ int BPF_PROG(req_arrival, struct sock *sk, const struct sk_buff *skb)
 	return 0;
 }
 
+/* Keep the first bytes of a request for exemplars (only what was received). */
+static __always_inline void keep_req_line(struct req_sk *s, const char *buf, int ret)
+{
+	__u64 n = ret < REQ_LINE_LEN ? (__u64)ret : REQ_LINE_LEN;
+
+	__builtin_memset(s->req_line, 0, sizeof(s->req_line));
+	barrier_var(n);
+	if (!buf || n < 1 || n > REQ_LINE_LEN || bpf_probe_read_user(s->req_line, n, buf))
+		s->req_line[0] = 0;
+}
+
 /* A read of ret > 0 bytes on a server connection: maybe a request start. */
 static __always_inline void on_read(struct sock *sk, struct req_sk *s, int ret)
 {
@@ -376,10 +387,7 @@ static __always_inline void on_read(struct sock *sk, struct req_sk *s, int ret)
 		return;
 	if (!s->req_start) {
 		s->req_start = arrival;
-		if (!buf)
-			buf = syscall_buf();
-		if (!buf || bpf_probe_read_user(s->req_line, sizeof(s->req_line), buf))
-			s->req_line[0] = 0;
+		keep_req_line(s, buf ? buf : syscall_buf(), ret);
 		return;
 	}
 	stat_inc(REQ_ST_PIPELINED);

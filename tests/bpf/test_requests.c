@@ -326,6 +326,31 @@ static int write_lua(void)
 	return 0;
 }
 
+struct ex_acc {
+	uint64_t cgid;
+	int n, good;
+};
+
+static void on_exemplar(void *ctx, const struct req_ev_slow *ev)
+{
+	struct ex_acc *a = ctx;
+
+	a->n++;
+	if (ev->cgid == a->cgid && ev->latency_ns >= 15000000 && ev->class == REQ_CLASS_2XX &&
+	    !strncmp(ev->req_line, "GET / HTTP/1.1", 14))
+		a->good++;
+}
+
+/* Exemplars of the 20 ms run: the threshold is 15 ms (see main). */
+static void check_exemplars(struct req_tele *r, uint64_t id)
+{
+	struct ex_acc a = { .cgid = id };
+
+	while (req_poll(r, 0, on_exemplar, &a) > 0)
+		;
+	tap(a.good > 0, "slow-request exemplars: %d of %d well-formed", a.good, a.n);
+}
+
 /* Load at a fixed delay and connection mode; compare with wrk and the server log. */
 static void check_latency(struct req_tele *r, uint64_t id, int delay_us, int close_conn)
 {
@@ -339,6 +364,8 @@ static void check_latency(struct req_tele *r, uint64_t id, int delay_us, int clo
 		tap(0, "server starts (%d us, %s)", delay_us, mode);
 		return;
 	}
+	while (req_poll(r, 0, NULL, NULL) > 0)
+		; /* drop exemplars of earlier runs */
 	read_cg(r, id, &f0);
 	/* fewer connections with close: connection churn loads wrk's own threads,
 	 * whose scheduling delay shows in its (client-side) percentiles */
@@ -587,7 +614,7 @@ int main(void)
 		printf("1..%d\n", tap_n);
 		return 1;
 	}
-	r = req_open();
+	r = req_open_opts(&(struct req_opts){ .slow_ns = 15000000, .slow_gap_ns = 1000000 });
 	tap(r != NULL, "request programs load and attach");
 	if (!r) {
 		printf("1..%d\n", tap_n);
@@ -595,6 +622,7 @@ int main(void)
 	}
 	check_latency(r, ida, 2000, 0);
 	check_latency(r, ida, 20000, 0);
+	check_exemplars(r, ida);
 	check_latency(r, ida, 2000, 1);
 	check_latency(r, ida, 20000, 1);
 	check_attribution(r, ida, idb);
