@@ -11,6 +11,7 @@
  * made from the rows up to and including that row.
  */
 #include "cli.h"
+#include "ctl_client.h"
 #include "io/csv.h"
 #include "model/fcast.h"
 
@@ -211,16 +212,87 @@ out:
 	return rc;
 }
 
-/*
- * Live form: `presage forecast NAME|ID` asks presaged over the control
- * socket (cli_globals.socket_path).  Filled in with the control protocol.
- */
-static int forecast_live(const char *target, const char *metric, const char *horizon)
+/* Live horizon: "12" is steps, "90s"/"5m"/"1h"/"1d" a duration; 0 or -1. */
+static int live_horizon(const char *text, cJSON *args)
 {
-	cli_err("forecast",
-		"live forecasts need presaged: querying %s over %s is not supported yet", target,
-		cli_globals.socket_path);
-	return CLI_FAIL;
+	static const struct { char unit; double s; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char *end;
+	double v = strtod(text, &end);
+
+	if (end == text || !(v > 0) || !isfinite(v))
+		return -1;
+	if (!*end) {
+		cJSON_AddNumberToObject(args, "horizon_steps", v);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (end[0] == units[i].unit && !end[1]) {
+			cJSON_AddNumberToObject(args, "horizon_seconds", v * units[i].s);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void live_print(const cJSON *d, const char *fmt)
+{
+	const cJSON *pts = cJSON_GetObjectItemCaseSensitive(d, "points"), *p;
+	char when[32];
+
+	if (fmt && !strcmp(fmt, "json")) {
+		cli_print_json(d);
+		return;
+	}
+	if (fmt && !strcmp(fmt, "csv")) {
+		printf("timestamp,forecast,lower,upper\n");
+		cJSON_ArrayForEach(p, pts)
+			printf("%.0f,%.6g,%.6g,%.6g\n", cli_num(p, "timestamp"), cli_num(p, "forecast"),
+			       cli_num(p, "lower"), cli_num(p, "upper"));
+		return;
+	}
+	printf("%s %s, step %gs, %.0f%% interval (last %.6g)\n", cli_str(d, "group"),
+	       cli_str(d, "metric"), cli_num(d, "step_seconds"), 100 * cli_num(d, "coverage"),
+	       cli_num(d, "last"));
+	printf("%-20s %12s %12s %12s\n", "TIME", "FORECAST", "LOWER", "UPPER");
+	cJSON_ArrayForEach(p, pts)
+		printf("%-20s %12.4g %12.4g %12.4g\n", cli_time(cli_num(p, "timestamp"), when,
+								 sizeof(when)),
+		       cli_num(p, "forecast"), cli_num(p, "lower"), cli_num(p, "upper"));
+}
+
+/*
+ * Live form: `presage forecast NAME|ID [--metric M] [--horizon H] [-o
+ * table|json|csv]` asks presaged over the control socket for the forecast of
+ * the container's group (its service, else itself).
+ */
+static int forecast_live(const char *target, const char *metric, const char *horizon,
+			 const char *fmt)
+{
+	cJSON *args = cJSON_CreateObject(), *data = NULL;
+	int rc;
+
+	if (fmt && strcmp(fmt, "table") && strcmp(fmt, "json") && strcmp(fmt, "csv")) {
+		cli_err("forecast", "unsupported output format '%s' (table, json or csv)", fmt);
+		cJSON_Delete(args);
+		return CLI_USAGE;
+	}
+	cJSON_AddStringToObject(args, "container", target);
+	if (metric)
+		cJSON_AddStringToObject(args, "metric", metric);
+	if (horizon && live_horizon(horizon, args)) {
+		cli_err("forecast", "bad --horizon '%s': steps (12) or a duration (90s, 5m, 1h)",
+			horizon);
+		cJSON_Delete(args);
+		return CLI_USAGE;
+	}
+	rc = cli_call_once("forecast", args, &data);
+	cJSON_Delete(args);
+	if (rc == CLI_OK)
+		live_print(data, fmt);
+	cJSON_Delete(data);
+	return rc;
 }
 
 /* Parse -o, --model, --coverage, --season shared checks; CLI_OK or CLI_USAGE. */
@@ -295,7 +367,7 @@ int cmd_forecast(int argc, char **argv)
 			fc_usage(stderr);
 			return CLI_USAGE;
 		}
-		return forecast_live(argv[optind], metric, o.horizon);
+		return forecast_live(argv[optind], metric, o.horizon, fmt);
 	}
 	if (optind != argc || !o.horizon) {
 		cli_err("forecast", optind != argc ? "unexpected argument '%s'" : "%s",

@@ -51,6 +51,13 @@ total=$(jq -r '.programs_total' <<<"$status")
 tap_check "status: every BPF program attached ($attached/$total)" \
 	test "$attached" -gt 0 -a "$attached" = "$total"
 
+# A light, steady workload the engine learns while the rest of the test runs.
+cg_create "$name-fc"
+sh -c 'while :; do sleep 0.01; done' &
+light=$!
+cleanup_push "kill_pid $light"
+cg_enter "$name-fc" "$light"
+
 cg_create "$name"
 sh -c 'while :; do :; done' &
 busy=$!
@@ -98,6 +105,22 @@ tap_check "churn: every removed cgroup left the daemon's memory" gone
 maps=$("$PRESAGE" --socket "$sock" status -o json | jq -r '.bpf_map_entries // empty')
 tap_check "churn: BPF maps hold no entry of a removed cgroup ($maps entries)" \
 	test -n "$maps" -a "${maps:-99999}" -le $((base + 8))
+
+# --- the engine: live forecast, explain and the model families ---
+fc=$("$PRESAGE" --socket "$sock" forecast "$name-fc" --horizon 3 -o json)
+tap_check "forecast: 3 points with intervals for a live cgroup" \
+	jq -e '(.points | length) == 3 and all(.points[]; .lower <= .forecast and .forecast <= .upper)' \
+	<<<"$fc"
+tap_check "forecast: the metric defaults to cpu_cores" test "$(jq -r .metric <<<"$fc")" = cpu_cores
+"$PRESAGE" --socket "$sock" forecast "$name-fc" --metric nonsense >/dev/null 2>&1
+tap_check "forecast: an unknown metric fails (exit 1)" test $? -eq 1
+"$PRESAGE" --socket "$sock" forecast "$name-fc" --horizon 5x >/dev/null 2>&1
+tap_check "forecast: a bad horizon is a usage error (exit 2)" test $? -eq 2
+metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+tap_check "/metrics: presage_forecast with bounds for the cgroup" \
+	grep -q "^presage_forecast{.*container_name=\"$name-fc\".*bound=\"upper\"" <<<"$metrics"
+tap_check "/metrics: presage_anomaly_score for the cgroup" \
+	grep -q "^presage_anomaly_score{.*container_name=\"$name-fc\"" <<<"$metrics"
 
 # --- SIGHUP: a bad config is rejected and the daemon keeps running ---
 cp "$tmp/bad.json" "$tmp/good.json.new"

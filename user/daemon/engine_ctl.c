@@ -85,6 +85,7 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 {
 	const cJSON *jm = cJSON_GetObjectItemCaseSensitive(args, "metric");
 	const cJSON *jh = cJSON_GetObjectItemCaseSensitive(args, "horizon_seconds");
+	const cJSON *js = cJSON_GetObjectItemCaseSensitive(args, "horizon_steps");
 	int m = cJSON_IsString(jm) ? series_metric_by_name(jm->valuestring) : SM_CPU_CORES;
 	struct snapshot *s = snapshot_acquire();
 	struct insight *ins = engine_insight_acquire();
@@ -99,8 +100,10 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 		snprintf(err, errlen, "no forecast yet for \"%s\" (%lld model steps learnt)", g->key,
 			 (long long)g->steps);
 	else if (g && (o = cJSON_CreateObject())) {
-		h = cJSON_IsNumber(jh) && jh->valuedouble > 0 ? (int)ceil(jh->valuedouble / ins->step_s)
-							    : ENGINE_PATH;
+		h = cJSON_IsNumber(js) && js->valuedouble >= 1 ? (int)fmin(js->valuedouble, 1e6)
+		    : cJSON_IsNumber(jh) && jh->valuedouble > 0
+			    ? (int)fmin(ceil(jh->valuedouble / ins->step_s), 1e6)
+			    : 12;
 		h = h < 1 ? 1 : h > ENGINE_PATH ? ENGINE_PATH : h;
 		cJSON_AddStringToObject(o, "group", g->key);
 		cJSON_AddStringToObject(o, "metric", series_metric_names[m]);
