@@ -325,7 +325,8 @@ int req_read(struct req_tele *r, uint64_t cgid, struct req_figures *out)
 	out->sum_ns = v->sum_ns;
 	out->abandoned = v->abandoned;
 	/* opened and closed are read at different instants: never below 0 */
-	out->connections_active = v->conn_opened > v->conn_closed ? v->conn_opened - v->conn_closed : 0;
+	out->connections_active =
+		v->conn_opened > v->conn_closed ? v->conn_opened - v->conn_closed : 0;
 	return 0;
 }
 
