@@ -57,6 +57,7 @@ int sampler_init(struct daemon *d);
 void sampler_tick(struct daemon *d);
 void sampler_rescan(struct daemon *d);
 void sampler_drain(struct daemon *d);
+void sampler_drain_requests(struct daemon *d);
 void sampler_on_cgroup_event(struct daemon *d, bool born, uint64_t cgid, const char *path);
 void sampler_fini(struct daemon *d);
 

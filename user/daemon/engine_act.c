@@ -25,6 +25,17 @@
 
 struct registry *engine_registry;
 
+/*
+ * Policy clock.  The policies count HPA's periods (15 s scale-up period,
+ * 300 s scale-down window) in the seconds of policy_input.now, as the
+ * simulator counts them in trace time.  A daemon fed a time-compressed load
+ * (integration tests, `make demo`) sets PRESAGE_TIME_SCALE=k (1..3600): one
+ * wall-clock second then counts as k seconds for the policy, and the
+ * scale-down window is read from the forecast path over the compressed
+ * window.  Unset or 1: wall-clock time, the production setting.
+ */
+static double time_scale = 1.0;
+
 static enum policy_prio prio_of(enum ctr_priority p)
 {
 	switch (p) {
@@ -90,6 +101,26 @@ static int current_replicas(const struct group *g, int members)
 	return act_replicas(engine.act, &ag, &n) == 0 && n > 0 ? n : members;
 }
 
+/* The scale-down window in compressed time: horizons lead..lead + 300 s / k. */
+static void compressed_window(const struct group *g, int m, struct policy_band *b)
+{
+	const struct ginsight *gi = &g->ins;
+	double step = engine.cfg->model_step_seconds;
+	int lead = (int)ceil(gi->horizon_s[ENGINE_HORIZONS - 1] / step - 1e-9);
+	int last = lead + (int)ceil(HPA_DOWN_WINDOW_S / time_scale / step - 1e-9);
+	struct fcast_point w;
+
+	lead = lead < 1 ? 1 : lead > ENGINE_PATH ? ENGINE_PATH : lead;
+	last = last < lead ? lead : last > ENGINE_PATH ? ENGINE_PATH : last;
+	w = gi->path[m][lead - 1];
+	for (int h = lead; h < last; h++) {
+		w.point = fmax(w.point, gi->path[m][h].point);
+		w.upper = fmax(w.upper, gi->path[m][h].upper);
+		w.lower = fmax(w.lower, gi->path[m][h].lower);
+	}
+	band_of(b, &w);
+}
+
 static void build_input(const struct group *g, const struct ctr_settings *st,
 			const struct snapshot *s, struct policy_input *in)
 {
@@ -98,10 +129,13 @@ static void build_input(const struct group *g, const struct ctr_settings *st,
 	int m = by_req ? SM_REQUESTS_PER_SEC : SM_CPU_CORES;
 
 	memset(in, 0, sizeof(*in));
-	in->now = s->time;
-	in->step_s = engine.cfg->model_step_seconds;
+	in->now = s->time * time_scale;
+	in->step_s = engine.cfg->model_step_seconds * time_scale;
 	band_of(&in->fc, &gi->fc[m][ENGINE_HORIZONS - 1]);
-	band_of(&in->fc_window, &gi->fc_window[m]);
+	if (time_scale > 1)
+		compressed_window(g, m, &in->fc_window);
+	else
+		band_of(&in->fc_window, &gi->fc_window[m]);
 	in->replicas_requested = current_replicas(g, g->members);
 	in->replicas_ready = g->members;
 	in->demand = gi->last[m];
@@ -109,7 +143,7 @@ static void build_input(const struct group *g, const struct ctr_settings *st,
 	in->utilisation = in->replicas_ready > 0 && isfinite(in->demand)
 				  ? in->demand / (in->replicas_ready * in->capacity) : NAN;
 	in->latency_p95_ms = gi->last[SM_REQ_P95_SECONDS] * 1000;
-	in->startup_s = gi->horizon_s[ENGINE_HORIZONS - 1];
+	in->startup_s = gi->horizon_s[ENGINE_HORIZONS - 1] * time_scale;
 	in->slo_latency_ms = st->slo_latency_ms;
 	in->target_util = st->target > 0 ? st->target : 0.7;
 	in->cost_per_replica_hour = st->cost;
@@ -270,6 +304,26 @@ static bool docker_answers(const struct presage_config *cfg)
 	return ok;
 }
 
+/* PRESAGE_TIME_SCALE (see time_scale); anything unparsable is 1 with a warning. */
+static void read_time_scale(void)
+{
+	const char *v = getenv("PRESAGE_TIME_SCALE");
+	char *end;
+	double k;
+
+	time_scale = 1.0;
+	if (!v || !*v)
+		return;
+	k = strtod(v, &end);
+	if (*end || !(k >= 1 && k <= 3600)) {
+		log_warn("ignoring PRESAGE_TIME_SCALE=\"%s\": expected a number 1..3600", v);
+		return;
+	}
+	time_scale = k;
+	if (k > 1)
+		log_info("policy clock runs %gx wall-clock time (PRESAGE_TIME_SCALE)", k);
+}
+
 void engine_act_open(void)
 {
 	struct act_config ac = { 0 };
@@ -277,6 +331,7 @@ void engine_act_open(void)
 	const char **cgs = NULL;
 	size_t n = 0;
 
+	read_time_scale();
 	if (!strcmp(name, "auto"))
 		name = docker_answers(engine.cfg) ? "docker" : "cgroupfs";
 	for (int i = 0; i < engine.cfg->n_services; i++)

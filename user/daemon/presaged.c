@@ -19,6 +19,7 @@
 #include "core/state.h"
 #include "ctl/ctl.h"
 #include "export/prom.h"
+#include "telemetry/requests.h"
 #include "telemetry/tele.h"
 
 #include <cjson/cJSON.h>
@@ -37,7 +38,7 @@
 
 #define DEFAULT_CONFIG "/etc/presage/presage.json"
 
-enum { EV_SIGNAL = 1, EV_TIMER, EV_TELE };
+enum { EV_SIGNAL = 1, EV_TIMER, EV_TELE, EV_REQ };
 
 static void usage(FILE *f)
 {
@@ -185,19 +186,26 @@ static int add_fd(int ep, int fd, int tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-static int make_timer(double seconds)
+/* Arm fd to fire every `seconds`; 0 or -errno. */
+static int arm_timer(int fd, double seconds)
 {
 	struct itimerspec its = { 0 };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 
-	if (fd < 0)
-		return -errno;
 	its.it_value.tv_sec = (time_t)seconds;
 	its.it_value.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9);
 	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
 		its.it_value.tv_nsec = 1;
 	its.it_interval = its.it_value;
-	if (timerfd_settime(fd, 0, &its, NULL)) {
+	return timerfd_settime(fd, 0, &its, NULL) ? -errno : 0;
+}
+
+static int make_timer(double seconds)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (arm_timer(fd, seconds)) {
 		close(fd);
 		return -errno;
 	}
@@ -249,12 +257,17 @@ static int event_loop(struct daemon *d, int ep, int sfd, int tfd)
 			case EV_SIGNAL:
 				if (!handle_signal(d, sfd))
 					return 0;
+				if (d->retime && !arm_timer(tfd, d->cfg->tick_seconds))
+					d->retime = false;
 				break;
 			case EV_TIMER:
 				handle_timer(d, tfd);
 				break;
 			case EV_TELE:
 				sampler_drain(d);
+				break;
+			case EV_REQ:
+				sampler_drain_requests(d);
 				break;
 			}
 		}
@@ -335,7 +348,8 @@ static int run(struct daemon *d)
 		goto out_services;
 	tfd = make_timer(d->cfg->tick_seconds);
 	if (tfd < 0 || add_fd(ep, sfd, EV_SIGNAL) || add_fd(ep, tfd, EV_TIMER) ||
-	    (d->tele && add_fd(ep, tele_fd(d->tele), EV_TELE))) {
+	    (d->tele && add_fd(ep, tele_fd(d->tele), EV_TELE)) ||
+	    (d->req && add_fd(ep, req_events_fd(d->req), EV_REQ))) {
 		log_err("failed to set up the event loop: %s", strerror(errno));
 		goto out_services;
 	}

@@ -173,6 +173,39 @@ void sampler_drain(struct daemon *d)
 		tele_poll(d->tele, on_tele_event, d);
 }
 
+/*
+ * A slow-request exemplar.  The kernel already samples them (one per CPU per
+ * gap); the bus gets at most one a second so they cannot crowd out scaling
+ * and lifecycle events.
+ */
+static void on_slow_request(void *ctx, const struct req_ev_slow *ev)
+{
+	static double last;
+	struct daemon *d = ctx;
+	struct cg_entry *e = cgtable_get(d->cgs, ev->cgid);
+	char line[REQ_LINE_LEN + 1];
+	double now = mono_now();
+	size_t n = 0;
+
+	if (now - last < 1.0)
+		return;
+	last = now;
+	/* The request line is raw bytes from the wire: keep printable ASCII only. */
+	for (size_t i = 0; i < REQ_LINE_LEN && ev->req_line[i] && ev->req_line[i] != '\r' &&
+			   ev->req_line[i] != '\n'; i++)
+		line[n++] = ev->req_line[i] >= 0x20 && ev->req_line[i] < 0x7f ? ev->req_line[i] : '?';
+	line[n] = '\0';
+	bus_emit(BUS_TELEMETRY, NULL, e ? e->path : "?", NULL, "slow_request", "exemplar",
+		 "%.1f ms on port %u in cgroup %s (pid %u): %s", (double)ev->latency_ns / 1e6,
+		 ev->lport, e ? e->path : "?", ev->pid, line);
+}
+
+void sampler_drain_requests(struct daemon *d)
+{
+	if (d->req)
+		req_poll(d->req, 0, on_slow_request, d);
+}
+
 static void read_bpf(struct daemon *d, uint64_t cgid, struct raw_sample *r)
 {
 	struct tele_counters *tc = &scratch_tc;
