@@ -30,7 +30,7 @@ mport=$(free_port)
 pport=$(free_port)
 while [ "$pport" = "$mport" ]; do pport=$(free_port); done
 sock=$tmp/presage.sock
-name=presage-prom-$$
+cg=presage-prom-$$
 metrics_url=http://127.0.0.1:$mport/metrics
 api=http://127.0.0.1:$pport/api/v1
 
@@ -74,21 +74,21 @@ fi
 tap_ok "Prometheus scrapes presaged (up == 1)"
 
 # --- a CPU workload in a test cgroup (v2 and v1 cpu,cpuacct, same path) ---
-cg_create "$name"
+cg_create "$cg"
 pids=()
 for i in 1 2 3; do # three loops on two cores: CPU time and run-queue waits
 	sh -c 'while :; do :; done' &
 	pids+=($!)
 	cleanup_push "kill_pid $!"
-	cg_enter "$name" "$!"
+	cg_enter "$cg" "$!"
 done
 sleep 5
 for p in "${pids[@]}"; do kill_pid "$p"; wait "$p" 2>/dev/null; done
 sleep 3 # one tick for the last sample, then two scrape intervals
-kernel=$(cg_cpu_seconds "$name")
-sel="container_name=\"$name\""
+kernel=$(cg_cpu_seconds "$cg")
+sel="container_name=\"$cg\""
 prom_cpu=$(query "presage_container_cpu_usage_seconds_total{$sel}")
-tap_check "Prometheus has presage_container_cpu_usage_seconds_total for $name" test -n "$prom_cpu"
+tap_check "Prometheus has presage_container_cpu_usage_seconds_total for $cg" test -n "$prom_cpu"
 tap_within "Prometheus CPU counter matches the kernel's cpuacct" "${prom_cpu:-0}" "$kernel" 0.05
 p99=$(query "histogram_quantile(0.99, rate(presage_container_runqueue_latency_seconds_bucket{$sel}[1m]))")
 tap_check "histogram_quantile(0.99, runqueue latency) is a number ($p99 s)" \
@@ -142,8 +142,8 @@ tap_check "telemetry kept ticking through the storm (snapshot $seq0 -> $seq1)" \
 tap_check "presaged is still running" kill -0 "$dpid"
 
 # --- removed containers disappear from the output ---
-cg_remove "$name"
-gone() { ! curl -fsS "$metrics_url" 2>/dev/null | grep -q "container_name=\"$name\""; }
+cg_remove "$cg"
+gone() { ! curl -fsS "$metrics_url" 2>/dev/null | grep -q "container_name=\"$cg\""; }
 wait_for 15 gone
 tap_check "a removed cgroup leaves /metrics" gone
 tap_done
