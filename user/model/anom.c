@@ -50,6 +50,11 @@ void anom_free(struct anom *a)
 	free(a);
 }
 
+size_t anom_memory_bytes(const struct anom *a)
+{
+	return a ? sizeof(*a) : 0;
+}
+
 static int lb(const double *s, int n, double v)
 {
 	int lo = 0, hi = n;

@@ -41,6 +41,8 @@ struct anom;
 /* New detector; NULL + errno (ENOMEM). */
 struct anom *anom_new(void);
 void anom_free(struct anom *a);
+/* Heap bytes the detector holds. */
+size_t anom_memory_bytes(const struct anom *a);
 
 /*
  * Score the newest sample from its normalised one-step error z (NAN or

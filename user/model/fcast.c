@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FCAST_MAGIC   0x31434650u /* "PFC1" */
+#define FCAST_MAGIC   0x32434650u /* "PFC2": anchor-horizon calibration */
 #define ACI_GAMMA     0.005	  /* adaptive-conformal step (Gibbs & Candes) */
 #define SCALE_DECAY   0.02	  /* EWMA of |1-step error| */
 #define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
@@ -27,25 +27,59 @@ const struct fcast_ops *const fcast_models[] = {
     &fcast_ensemble, NULL,
 };
 
+/*
+ * Calibration runs at anchor horizons only (fcast_anchors(): 1, 2, 3, 4, 6,
+ * 8, 12, 16, 24, 32, 48, ... and H): memory and work grow with log H, not H.
+ * Quantiles in between are interpolated in sqrt(h), the way errors of
+ * random-walk-like series grow.
+ */
 struct fcast {
 	const struct fcast_ops *ops;
 	void *m;
 	struct fcast_ctx c;
 	int H;
-	double *pend;	    /* H origins x H horizons of point forecasts */
-	double *pend_scale; /* error scale at each origin */
-	int64_t *pend_t;    /* origin index of each slot, -1 = empty */
-	double *cal;	    /* H horizons x FCAST_CAL_WIN normalised errors, by age */
-	double *sorted;	    /* the same windows kept sorted (O(1) quantiles) */
-	int *cal_n, *cal_pos;
-	double *qlo, *qhi; /* calibrated quantiles at the tracked coverage */
-	double *aci_a;	   /* effective miscoverage per horizon (ACI) */
-	double scale;	   /* EWMA of |1-step error| */
-	double mag;	   /* EWMA of |y|: the series' magnitude */
+	int A;			/* anchor horizons */
+	int anchor[FCAST_MAX_ANCHORS];
+	double *cur;		/* point forecasts 1..H of the newest origin */
+	double *pend;		/* H origins x A anchors of point forecasts */
+	double *pend_scale;	/* error scale at each origin */
+	int64_t *pend_t;	/* origin index of each slot, -1 = empty */
+	float *cal;		/* A anchors x FCAST_CAL_WIN normalised errors, by age */
+	float *sorted;		/* the same windows kept sorted (O(1) quantiles) */
+	int cal_n[FCAST_MAX_ANCHORS], cal_pos[FCAST_MAX_ANCHORS];
+	double qlo[FCAST_MAX_ANCHORS], qhi[FCAST_MAX_ANCHORS]; /* at the tracked coverage */
+	double aci_a[FCAST_MAX_ANCHORS]; /* effective miscoverage per anchor (ACI) */
+	double scale;			  /* EWMA of |1-step error| */
+	double mag;			  /* EWMA of |y|: the series' magnitude */
 	double last_score, last_y;
 	int64_t seen; /* non-missing samples */
 	int64_t since_q;
 };
+
+int fcast_anchors(int H, int *out)
+{
+	static const int ladder[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(ladder) / sizeof(*ladder) && ladder[i] < H; i++)
+		out[n++] = ladder[i];
+	out[n++] = H;
+	return n;
+}
+
+/* Anchor interval around horizon h (1..H): anchors lo <= h <= hi and the weight of hi. */
+void fcast_anchor_interp(const int *anchor, int n, int h, int *lo, int *hi, double *w)
+{
+	int k = 0;
+
+	while (k < n - 1 && anchor[k + 1] <= h)
+		k++;
+	*lo = k;
+	*hi = k < n - 1 && anchor[k] < h ? k + 1 : k;
+	*w = *hi == k ? 0
+		      : (sqrt((double)h) - sqrt((double)anchor[k])) /
+				(sqrt((double)anchor[*hi]) - sqrt((double)anchor[k]));
+}
 
 const struct fcast_ops *fcast_lookup(const char *name)
 {
@@ -154,41 +188,44 @@ void fcast_free(struct fcast *f)
 		f->ops->destroy(f->m);
 	free(f->c.hist);
 	free(f->c.miss);
+	free(f->cur);
 	free(f->pend);
 	free(f->pend_scale);
 	free(f->pend_t);
 	free(f->cal);
-	free(f->cal_n);
-	free(f->cal_pos);
-	free(f->qlo);
-	free(f->qhi);
-	free(f->aci_a);
 	free(f->sorted);
 	free(f);
 }
 
 static int fcast_alloc(struct fcast *f)
 {
-	size_t H = (size_t)f->H;
+	size_t H = (size_t)f->H, A;
 
-	f->pend = calloc(H * H, sizeof(double));
+	f->A = fcast_anchors(f->H, f->anchor);
+	A = (size_t)f->A;
+	f->cur = calloc(H, sizeof(double));
+	f->pend = calloc(H * A, sizeof(double));
 	f->pend_scale = calloc(H, sizeof(double));
 	f->pend_t = malloc(H * sizeof(int64_t));
-	f->cal = calloc(H * FCAST_CAL_WIN, sizeof(double));
-	f->cal_n = calloc(H, sizeof(int));
-	f->cal_pos = calloc(H, sizeof(int));
-	f->qlo = calloc(H, sizeof(double));
-	f->qhi = calloc(H, sizeof(double));
-	f->aci_a = malloc(H * sizeof(double));
-	f->sorted = calloc(H * FCAST_CAL_WIN, sizeof(double));
-	if (!f->pend || !f->pend_scale || !f->pend_t || !f->cal || !f->cal_n || !f->cal_pos ||
-	    !f->qlo || !f->qhi || !f->aci_a || !f->sorted)
+	f->cal = calloc(A * FCAST_CAL_WIN, sizeof(float));
+	f->sorted = calloc(A * FCAST_CAL_WIN, sizeof(float));
+	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_t || !f->cal || !f->sorted)
 		return -ENOMEM;
-	for (size_t i = 0; i < H; i++) {
+	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
+	for (size_t i = 0; i < A; i++)
 		f->aci_a[i] = 1 - f->c.p.coverage;
-	}
 	return 0;
+}
+
+size_t fcast_memory_bytes(const struct fcast *f)
+{
+	size_t H = (size_t)f->H, A = (size_t)f->A;
+	size_t b = sizeof(*f) + (size_t)f->c.cap * (sizeof(*f->c.hist) + 1);
+
+	b += H * sizeof(double) * (2 + A) + H * sizeof(int64_t);
+	b += 2 * A * FCAST_CAL_WIN * sizeof(float);
+	return b + (f->ops->mem ? f->ops->mem(f->m, &f->c) : 0);
 }
 
 struct fcast *fcast_new(const char *name, const struct fcast_params *p)
@@ -217,7 +254,7 @@ struct fcast *fcast_new(const char *name, const struct fcast_params *p)
 }
 
 /* Position of the first element >= v in sorted a[0..n). */
-static int lower_bound(const double *a, int n, double v)
+static int lower_bound(const float *a, int n, float v)
 {
 	int lo = 0, hi = n;
 
@@ -232,31 +269,31 @@ static int lower_bound(const double *a, int n, double v)
 	return lo;
 }
 
-/* Add z to horizon hi's window, evicting the oldest score when full. */
-static void cal_push(struct fcast *f, int hi, double z)
+/* Add z to anchor k's window, evicting the oldest score when full. */
+static void cal_push(struct fcast *f, int k, double zd)
 {
-	double *w = f->cal + (size_t)hi * FCAST_CAL_WIN,
-	       *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
-	int n = f->cal_n[hi], i;
+	float *w = f->cal + (size_t)k * FCAST_CAL_WIN, *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
+	float z = (float)fmin(fmax(zd, -1e30), 1e30);
+	int n = f->cal_n[k], i;
 
 	if (n == FCAST_CAL_WIN) {
-		i = lower_bound(so, n, w[f->cal_pos[hi]]);
-		memmove(so + i, so + i + 1, (size_t)(n - i - 1) * sizeof(double));
+		i = lower_bound(so, n, w[f->cal_pos[k]]);
+		memmove(so + i, so + i + 1, (size_t)(n - i - 1) * sizeof(float));
 		n--;
 	}
 	i = lower_bound(so, n, z);
-	memmove(so + i + 1, so + i, (size_t)(n - i) * sizeof(double));
+	memmove(so + i + 1, so + i, (size_t)(n - i) * sizeof(float));
 	so[i] = z;
-	w[f->cal_pos[hi]] = z;
-	f->cal_pos[hi] = (f->cal_pos[hi] + 1) % FCAST_CAL_WIN;
-	f->cal_n[hi] = n + 1;
+	w[f->cal_pos[k]] = z;
+	f->cal_pos[k] = (f->cal_pos[k] + 1) % FCAST_CAL_WIN;
+	f->cal_n[k] = n + 1;
 }
 
-/* Conformal quantile pair of horizon index hi at miscoverage a. */
-static void cal_quantiles(struct fcast *f, int hi, double a, double *lo, double *up)
+/* Conformal quantile pair of anchor k at miscoverage a. */
+static void cal_quantiles(struct fcast *f, int k, double a, double *lo, double *up)
 {
-	const double *so = f->sorted + (size_t)hi * FCAST_CAL_WIN;
-	int n = f->cal_n[hi], il, iu;
+	const float *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
+	int n = f->cal_n[k], il, iu;
 
 	a = fmin(fmax(a, 0), 1);
 	il = (int)floor((n + 1) * (a / 2)) - 1;
@@ -269,33 +306,36 @@ static void cal_quantiles(struct fcast *f, int hi, double a, double *lo, double 
 
 static void refresh_quantiles(struct fcast *f)
 {
-	for (int h = 0; h < f->H; h++)
-		if (f->cal_n[h] >= CAL_MIN)
-			cal_quantiles(f, h, f->aci_a[h], &f->qlo[h], &f->qhi[h]);
+	for (int k = 0; k < f->A; k++)
+		if (f->cal_n[k] >= CAL_MIN)
+			cal_quantiles(f, k, f->aci_a[k], &f->qlo[k], &f->qhi[k]);
 }
 
-/* Score the forecasts made h steps ago against the new outcome y. */
+/* Score the forecasts made anchor-h steps ago against the new outcome y. */
 static void calibrate(struct fcast *f, double y)
 {
 	int64_t now = f->c.t + 1;
 
-	for (int h = 1; h <= f->H && h <= now; h++) {
-		int slot = (int)((now - h) % f->H), hi = h - 1;
+	for (int k = 0; k < f->A; k++) {
+		int h = f->anchor[k], slot;
 		double z;
 
+		if (h > now)
+			break;
+		slot = (int)((now - h) % f->H);
 		if (f->pend_t[slot] != now - h)
 			continue;
-		z = (y - f->pend[(size_t)slot * f->H + hi]) / f->pend_scale[slot];
+		z = (y - f->pend[(size_t)slot * f->A + k]) / f->pend_scale[slot];
 		if (!isfinite(z))
 			continue;
 		if (h == 1)
 			f->last_score = z;
-		cal_push(f, hi, z);
-		if (f->cal_n[hi] > CAL_MIN) {
-			int miss = z < f->qlo[hi] || z > f->qhi[hi];
+		cal_push(f, k, z);
+		if (f->cal_n[k] > CAL_MIN) {
+			int miss = z < f->qlo[k] || z > f->qhi[k];
 
-			f->aci_a[hi] += ACI_GAMMA * ((1 - f->c.p.coverage) - miss);
-			f->aci_a[hi] = fmin(fmax(f->aci_a[hi], 0), 1);
+			f->aci_a[k] += ACI_GAMMA * ((1 - f->c.p.coverage) - miss);
+			f->aci_a[k] = fmin(fmax(f->aci_a[k], 0), 1);
 		}
 	}
 }
@@ -313,7 +353,7 @@ static void update_scale(struct fcast *f, double y)
 	f->mag += (f->seen < 100 ? 1.0 / (f->seen + 1) : SCALE_DECAY) * (fabs(y) - f->mag);
 	if (f->c.t < 0 || f->pend_t[slot] != f->c.t)
 		return;
-	e = fabs(y - f->pend[(size_t)slot * f->H]);
+	e = fabs(y - f->pend[(size_t)slot * f->A]); /* anchor 0 is h = 1 */
 	if (!isfinite(e))
 		return;
 	if (f->seen < SCALE_WARM)
@@ -331,11 +371,11 @@ static double scale_floor(const struct fcast *f)
 	return fmax(f->scale, fmax(1e-6 * f->mag, 1e-12));
 }
 
-/* Run the model's forecast into the pending slot of the newest origin. */
+/* Run the model's forecast of the newest origin; keep its anchors pending. */
 static void predict_pending(struct fcast *f)
 {
 	int slot = (int)(f->c.t % f->H);
-	double *out = f->pend + (size_t)slot * f->H;
+	double *out = f->cur;
 	int bad = 0;
 
 	f->ops->predict(f->m, &f->c, f->H, out);
@@ -354,6 +394,8 @@ static void predict_pending(struct fcast *f)
 		for (int i = 0; i < f->H; i++)
 			out[i] = f->last_y;
 	}
+	for (int k = 0; k < f->A; k++)
+		f->pend[(size_t)slot * f->A + k] = out[f->anchor[k] - 1];
 	f->pend_t[slot] = f->c.t;
 	f->pend_scale[slot] = scale_floor(f);
 }
@@ -361,11 +403,9 @@ static void predict_pending(struct fcast *f)
 void fcast_update(struct fcast *f, double y)
 {
 	int missing = !isfinite(y);
-	int slot = f->c.t >= 0 ? (int)(f->c.t % f->H) : 0;
 
 	if (missing)
-		y = f->c.t >= 0 && f->pend_t[slot] == f->c.t ? f->pend[(size_t)slot * f->H]
-							     : f->last_y;
+		y = f->c.t >= 0 ? f->cur[0] : f->last_y;
 	y = fmin(fmax(y, -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
 	f->last_score = NAN;
 	if (!missing) {
@@ -422,13 +462,30 @@ static double norm_quantile(double p)
 	       (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
+/* Normalised bounds of anchor k at coverage cov (0 when k has too few scores). */
+static int anchor_z(struct fcast *f, int k, double cov, double *lo, double *up)
+{
+	if (f->cal_n[k] < CAL_MIN)
+		return 0;
+	if (fabs(cov - f->c.p.coverage) < 1e-9) {
+		*lo = f->qlo[k];
+		*up = f->qhi[k];
+	} else {
+		double a = (1 - cov) * f->aci_a[k] / (1 - f->c.p.coverage);
+
+		cal_quantiles(f, k, a, lo, up);
+	}
+	return 1;
+}
+
 /* Normalised interval bounds for horizon h (1-based) at coverage cov. */
 static void interval_z(struct fcast *f, int h, double cov, double *lo, double *up)
 {
-	int hi = (h <= f->H ? h : f->H) - 1;
-	double widen = h <= f->H ? 1 : sqrt((double)h / f->H);
+	int hh = h <= f->H ? h : f->H, k0, k1;
+	double widen = h <= f->H ? 1 : sqrt((double)h / f->H), w, l1, u1;
 
-	if (f->cal_n[hi] < CAL_MIN) {
+	fcast_anchor_interp(f->anchor, f->A, hh, &k0, &k1, &w);
+	if (!anchor_z(f, k0, cov, lo, up) || !anchor_z(f, k1, cov, &l1, &u1)) {
 		/* Too few scores yet: a Gaussian guess widening with the horizon. */
 		double z = norm_quantile(0.5 + cov / 2) * sqrt((double)h);
 
@@ -436,16 +493,8 @@ static void interval_z(struct fcast *f, int h, double cov, double *lo, double *u
 		*up = z;
 		return;
 	}
-	if (fabs(cov - f->c.p.coverage) < 1e-9) {
-		*lo = f->qlo[hi];
-		*up = f->qhi[hi];
-	} else {
-		double a = (1 - cov) * f->aci_a[hi] / (1 - f->c.p.coverage);
-
-		cal_quantiles(f, hi, a, lo, up);
-	}
-	*lo *= widen;
-	*up *= widen;
+	*lo = (*lo + w * (l1 - *lo)) * widen;
+	*up = (*up + w * (u1 - *up)) * widen;
 }
 
 static double clampv(double v)
@@ -455,14 +504,13 @@ static double clampv(double v)
 
 int fcast_forecast(struct fcast *f, int h, double coverage, struct fcast_point *out)
 {
-	int slot = (int)(f->c.t % f->H);
 	double *pts, s = scale_floor(f), lo, up;
 
 	if (h <= 0 || !(coverage > 0 && coverage < 1))
 		return -EINVAL;
 	if (f->c.t < 0)
 		return -ENODATA;
-	pts = f->pend + (size_t)slot * f->H;
+	pts = f->cur;
 	if (h > f->H) {
 		pts = malloc((size_t)h * sizeof(*pts));
 		if (!pts)
@@ -561,7 +609,7 @@ int fcast_solve_spd(double *a, double *b, int n)
 int fcast_save(struct fcast *f, struct sbuf *b)
 {
 	const struct fcast_ctx *c = &f->c;
-	size_t HH = (size_t)f->H * f->H;
+	size_t HA = (size_t)f->H * f->A;
 	uint32_t nl = (uint32_t)strlen(f->ops->name);
 
 	sbuf_u32(b, FCAST_MAGIC);
@@ -587,17 +635,23 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	sbuf_u32(b, c->season_gen);
 	sbuf_i64(b, c->next_detect);
 	sbuf_f64v(b, c->exog, FCAST_MAX_EXOG);
-	sbuf_f64v(b, f->pend, HH);
+	sbuf_u32(b, (uint32_t)f->A);
+	sbuf_f64v(b, f->cur, (size_t)f->H);
+	sbuf_f64v(b, f->pend, HA);
 	sbuf_f64v(b, f->pend_scale, (size_t)f->H);
-	for (int i = 0; i < f->H; i++) {
+	for (int i = 0; i < f->H; i++)
 		sbuf_i64(b, f->pend_t[i]);
-		sbuf_u32(b, (uint32_t)f->cal_n[i]);
-		sbuf_u32(b, (uint32_t)f->cal_pos[i]);
-		sbuf_f64v(b, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i]);
+	for (int k = 0; k < f->A; k++) {
+		const float *w = f->cal + (size_t)k * FCAST_CAL_WIN;
+
+		sbuf_u32(b, (uint32_t)f->cal_n[k]);
+		sbuf_u32(b, (uint32_t)f->cal_pos[k]);
+		for (int i = 0; i < f->cal_n[k]; i++)
+			sbuf_f64(b, w[i]);
 	}
-	sbuf_f64v(b, f->aci_a, (size_t)f->H);
-	sbuf_f64v(b, f->qlo, (size_t)f->H);
-	sbuf_f64v(b, f->qhi, (size_t)f->H);
+	sbuf_f64v(b, f->aci_a, (size_t)f->A);
+	sbuf_f64v(b, f->qlo, (size_t)f->A);
+	sbuf_f64v(b, f->qhi, (size_t)f->A);
 	sbuf_f64(b, f->scale);
 	sbuf_f64(b, f->mag);
 	sbuf_f64(b, isfinite(f->last_score) ? f->last_score : 0);
@@ -647,36 +701,43 @@ static void load_ctx(struct fcast_ctx *c, struct sbuf_reader *r)
 	sbuf_get_f64v(r, c->exog, FCAST_MAX_EXOG);
 }
 
-static int cmp_dbl(const void *a, const void *b)
+static int cmp_flt(const void *a, const void *b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	float x = *(const float *)a, y = *(const float *)b;
 
 	return (x > y) - (x < y);
 }
 
-/* Rebuild horizon i's sorted window from its scores (after a load). */
-static void cal_resort(struct fcast *f, int i)
+/* Read anchor k's window and rebuild its sorted copy. */
+static void load_window(struct fcast *f, int k, struct sbuf_reader *r)
 {
-	double *so = f->sorted + (size_t)i * FCAST_CAL_WIN;
+	float *w = f->cal + (size_t)k * FCAST_CAL_WIN, *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
 
-	memcpy(so, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i] * sizeof(double));
-	qsort(so, (size_t)f->cal_n[i], sizeof(double), cmp_dbl);
+	f->cal_n[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN);
+	f->cal_pos[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN - 1);
+	for (int i = 0; i < f->cal_n[k]; i++) {
+		double z = sbuf_get_f64(r);
+
+		w[i] = (float)(isfinite(z) ? fmin(fmax(z, -1e30), 1e30) : 0);
+	}
+	memcpy(so, w, (size_t)f->cal_n[k] * sizeof(float));
+	qsort(so, (size_t)f->cal_n[k], sizeof(float), cmp_flt);
 }
 
 static void load_cal(struct fcast *f, struct sbuf_reader *r)
 {
-	sbuf_get_f64v(r, f->pend, (size_t)f->H * f->H);
+	if (sbuf_get_u32(r) != (uint32_t)f->A)
+		r->err = -EBADMSG;
+	sbuf_get_f64v(r, f->cur, (size_t)f->H);
+	sbuf_get_f64v(r, f->pend, (size_t)f->H * f->A);
 	sbuf_get_f64v(r, f->pend_scale, (size_t)f->H);
-	for (int i = 0; i < f->H && !r->err; i++) {
+	for (int i = 0; i < f->H && !r->err; i++)
 		f->pend_t[i] = sbuf_get_i64(r);
-		f->cal_n[i] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN);
-		f->cal_pos[i] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN - 1);
-		sbuf_get_f64v(r, f->cal + (size_t)i * FCAST_CAL_WIN, (size_t)f->cal_n[i]);
-		cal_resort(f, i);
-	}
-	sbuf_get_f64v(r, f->aci_a, (size_t)f->H);
-	sbuf_get_f64v(r, f->qlo, (size_t)f->H);
-	sbuf_get_f64v(r, f->qhi, (size_t)f->H);
+	for (int k = 0; k < f->A && !r->err; k++)
+		load_window(f, k, r);
+	sbuf_get_f64v(r, f->aci_a, (size_t)f->A);
+	sbuf_get_f64v(r, f->qlo, (size_t)f->A);
+	sbuf_get_f64v(r, f->qhi, (size_t)f->A);
 	f->scale = sbuf_get_f64(r);
 	f->mag = sbuf_get_f64(r);
 	f->last_score = sbuf_get_f64(r);

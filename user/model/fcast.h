@@ -8,14 +8,16 @@
  * models refit periodically on that window only, and each update costs a
  * bounded amount of work.
  *
- * Intervals: every update the point forecasts for horizons 1..max_horizon
- * are remembered; when the outcome arrives the error at each horizon,
- * divided by the series' recent error scale at the forecast's origin, joins
- * a per-horizon window of FCAST_CAL_WIN scores.  An interval is the point
- * forecast plus the window's empirical quantiles times the current scale
- * (split-conformal on the series' own recent errors), with the quantile
- * level adjusted online per horizon (adaptive conformal inference) so the
- * realised coverage tracks the nominal one.
+ * Intervals: every update the point forecasts at the anchor horizons
+ * (fcast_anchors(): 1, 2, 3, 4, 6, 8, 12, ... up to max_horizon) are
+ * remembered; when the outcome arrives the error at each anchor, divided by
+ * the series' recent error scale at the forecast's origin, joins a
+ * per-anchor window of FCAST_CAL_WIN scores (float).  An interval is the
+ * point forecast plus the window's empirical quantiles times the current
+ * scale (split-conformal on the series' own recent errors), interpolated in
+ * sqrt(h) between anchors, with the quantile level adjusted online per
+ * anchor (adaptive conformal inference) so the realised coverage tracks the
+ * nominal one.
  *
  * Robustness: values beyond +-FCAST_VALUE_MAX are clipped for modelling; a
  * missing sample (NAN) advances time without being learnt; every output is
@@ -34,7 +36,8 @@
 #define FCAST_HIST_MAX	  32768 /* most samples a context keeps */
 #define FCAST_MAX_SEASONS 2	/* seasonal periods modelled at once */
 #define FCAST_MAX_EXOG	  8
-#define FCAST_CAL_WIN	  512 /* scores per horizon in the calibration window */
+#define FCAST_CAL_WIN	  512 /* scores per anchor horizon in the calibration window */
+#define FCAST_MAX_ANCHORS 16  /* calibrated (anchor) horizons at most */
 #define FCAST_VALUE_MAX	  1e100
 
 /* Construction parameters (zero = default for every field). */
@@ -86,6 +89,8 @@ struct fcast_ops {
 	void (*predict)(void *m, const struct fcast_ctx *c, int h, double *out);
 	void (*save)(void *m, const struct fcast_ctx *c, struct sbuf *b);
 	int (*load)(void *m, const struct fcast_ctx *c, struct sbuf_reader *r);
+	/* Heap bytes the state holds (the state struct included). */
+	size_t (*mem)(const void *m, const struct fcast_ctx *c);
 };
 
 /* The model table; NULL-terminated.  fcast_lookup(NULL) is the default. */
@@ -128,6 +133,12 @@ const struct fcast_ctx *fcast_context(const struct fcast *f);
 const char *fcast_model_name(const struct fcast *f);
 /* Samples fed so far (missing included). */
 int64_t fcast_count(const struct fcast *f);
+/*
+ * Heap bytes the forecaster holds: its struct, history, calibration and the
+ * model's state (as the model reports it).  Transient refit buffers are not
+ * counted.
+ */
+size_t fcast_memory_bytes(const struct fcast *f);
 
 /*
  * Serialise the whole state (context, model, calibration) into b, tagged with
@@ -151,6 +162,18 @@ int season_detect(const double *x, int n, int max_period, double step_s, int *pe
 
 /* Solve the n x n SPD system A x = b in place (Cholesky, ridge on failure). 0 or -EDOM. */
 int fcast_solve_spd(double *a, double *b, int n);
+
+/*
+ * Anchor horizons for max horizon H: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48,
+ * ... below H, then H; written to out (FCAST_MAX_ANCHORS entries), returns
+ * how many.  Calibration and the ensemble's scoring run at these only.
+ */
+int fcast_anchors(int H, int *out);
+/*
+ * Horizon h (1..H) lies between anchors lo and hi (indices; equal when h is
+ * an anchor); w is hi's weight for interpolating linearly in sqrt(h).
+ */
+void fcast_anchor_interp(const int *anchor, int n, int h, int *lo, int *hi, double *w);
 
 /* Copy the newest n history values, oldest first, into out. */
 void fcast_ctx_copy(const struct fcast_ctx *c, double *out, int n);

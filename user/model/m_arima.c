@@ -455,6 +455,13 @@ static int ar_refit(struct arima *a, const struct fcast_ctx *c)
 	return 0;
 }
 
+static size_t ar_mem(const void *p, const struct fcast_ctx *c)
+{
+	const struct arima *a = p;
+
+	return sizeof(*a) + (a->xring ? (size_t)c->cap * a->nx * sizeof(double) : 0);
+}
+
 static void *ar_create(const struct fcast_ctx *c)
 {
 	struct arima *a = calloc(1, sizeof(*a));
@@ -609,4 +616,5 @@ const struct fcast_ops fcast_arima = {
     .predict = ar_predict,
     .save = ar_save,
     .load = ar_load,
+    .mem = ar_mem,
 };

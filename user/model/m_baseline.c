@@ -26,6 +26,11 @@ static void snaive_destroy(void *m)
 {
 }
 
+static size_t snaive_mem(const void *m, const struct fcast_ctx *c)
+{
+	return 0; /* one static object shared by all */
+}
+
 static void snaive_update(void *m, const struct fcast_ctx *c, double y, int missing)
 {
 }
@@ -61,6 +66,7 @@ const struct fcast_ops fcast_snaive = {
     .predict = snaive_predict,
     .save = snaive_save,
     .load = snaive_load,
+    .mem = snaive_mem,
 };
 
 /* ---- ewma ---- */
@@ -79,6 +85,11 @@ struct ewma {
 static void *ewma_create(const struct fcast_ctx *c)
 {
 	return calloc(1, sizeof(struct ewma));
+}
+
+static size_t ewma_mem(const void *m, const struct fcast_ctx *c)
+{
+	return sizeof(struct ewma);
 }
 
 static void ewma_destroy(void *m)
@@ -146,4 +157,5 @@ const struct fcast_ops fcast_ewma = {
     .predict = ewma_predict,
     .save = ewma_save,
     .load = ewma_load,
+    .mem = ewma_mem,
 };

@@ -17,6 +17,18 @@
  * horizons).  Both combiners are scored like members; per horizon the one
  * with the lower recent error is used, the stack only after ENS_STACK_WARM
  * updates, so it can only be chosen where it has proved better.
+ *
+ * Scoring, weights and the stack live at the anchor horizons only
+ * (fcast_anchors()); a horizon between two anchors blends their member
+ * weights and stack coefficients linearly in sqrt(h) and follows the nearer
+ * anchor's choice of combiner.  Memory and work grow with log H.
+ *
+ * Members forecast horizons 1..ENS_FRESH afresh every update; the horizons
+ * beyond come from each member's full path, forecast every ENS_REFRESH
+ * updates ENS_REFRESH steps further than H and read shifted meanwhile (a
+ * long-horizon forecast from a few steps earlier differs little, and
+ * iterating the recurrent members 60 steps every minute dominated the
+ * cost).  With H <= ENS_FRESH every forecast is fresh.
  */
 #include "model/fcast.h"
 
@@ -35,6 +47,8 @@
 #define ENS_D	       (ENS_MAX + 1) /* stack features: members + intercept */
 #define ENS_LAMBDA     0.998
 #define ENS_STACK_WARM 200
+#define ENS_FRESH      12 /* horizons every member forecasts afresh each update */
+#define ENS_REFRESH    8  /* updates between the members' full-horizon forecasts */
 
 extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn;
 
@@ -43,19 +57,24 @@ static const struct fcast_ops *const ens_members[ENS_MAX] = {
 };
 
 struct ens {
-	int k, H;
+	int k, H, A;
+	int anchor[FCAST_MAX_ANCHORS];
 	const struct fcast_ops *ops[ENS_MAX];
 	void *m[ENS_MAX];
-	double *pend;		 /* ENS_SLOTS x H origins x H horizons */
+	double *cur;		 /* ENS_MAX x H forecasts of the newest origin */
+	double *comb;		 /* H combined forecasts of the newest origin */
+	double *path;		 /* ENS_MAX x (H + ENS_REFRESH) full forecasts from path_t */
+	int64_t path_t;		 /* origin of path, -1 = none */
+	float *pend;		 /* ENS_SLOTS x H origins x A anchors */
 	int64_t *pend_t;	 /* H origins */
 	double *pend_y, *pend_s; /* value and step scale at each origin */
-	double *mse;		 /* ENS_SLOTS x H */
-	int *nerr;		 /* ENS_SLOTS x H */
-	double *sw, *sP;	 /* stack: H x ENS_D weights, H x ENS_D^2 RLS matrices */
-	int64_t *sn;		 /* stack updates per horizon */
+	double *mse;		 /* ENS_SLOTS x A */
+	int *nerr;		 /* ENS_SLOTS x A */
+	double *sw, *sP;	 /* stack: A x ENS_D weights, A x ENS_D^2 RLS matrices */
+	int64_t *sn;		 /* stack updates per anchor */
 	double step_abs;	 /* EWMA of |y_t - y_{t-1}| */
 	double last_y;
-	int64_t cached_t; /* origin whose forecasts pend holds at slot t % H */
+	int64_t cached_t; /* origin whose forecasts cur and comb hold */
 };
 
 static void ens_destroy(void *p)
@@ -65,6 +84,9 @@ static void ens_destroy(void *p)
 	for (int i = 0; i < e->k; i++)
 		if (e->m[i])
 			e->ops[i]->destroy(e->m[i]);
+	free(e->cur);
+	free(e->comb);
+	free(e->path);
 	free(e->pend);
 	free(e->pend_t);
 	free(e->mse);
@@ -77,32 +99,58 @@ static void ens_destroy(void *p)
 	free(e);
 }
 
+static size_t ens_mem(const void *p, const struct fcast_ctx *c)
+{
+	const struct ens *e = p;
+	size_t H = (size_t)e->H, A = (size_t)e->A, b = sizeof(*e);
+
+	b += (ENS_MAX + 1 + 2) * H * sizeof(double) + H * sizeof(int64_t);
+	b += e->path ? ENS_MAX * (H + ENS_REFRESH) * sizeof(double) : 0;
+	b += ENS_SLOTS * H * A * sizeof(float) + ENS_SLOTS * A * (sizeof(double) + sizeof(int));
+	b += A * (ENS_D + ENS_D * ENS_D) * sizeof(double) + A * sizeof(int64_t);
+	for (int i = 0; i < e->k; i++)
+		b += e->ops[i]->mem ? e->ops[i]->mem(e->m[i], c) : 0;
+	return b;
+}
+
+static void stack_reset(double *P)
+{
+	memset(P, 0, sizeof(double) * ENS_D * ENS_D);
+	for (int d = 0; d < ENS_D; d++)
+		P[d * ENS_D + d] = 10;
+}
+
 static void *ens_create(const struct fcast_ctx *c)
 {
 	struct ens *e = calloc(1, sizeof(*e));
-	size_t H;
+	size_t H, A;
 
 	if (!e)
 		return NULL;
 	e->H = c->p.max_horizon;
+	e->A = fcast_anchors(e->H, e->anchor);
 	H = (size_t)e->H;
-	e->pend = calloc(ENS_SLOTS * H * H, sizeof(double));
+	A = (size_t)e->A;
+	e->cur = calloc(ENS_MAX * H, sizeof(double));
+	e->comb = calloc(H, sizeof(double));
+	e->path = H > ENS_FRESH ? calloc(ENS_MAX * (H + ENS_REFRESH), sizeof(double)) : NULL;
+	e->path_t = -1;
+	e->pend = calloc(ENS_SLOTS * H * A, sizeof(float));
 	e->pend_t = malloc(H * sizeof(int64_t));
 	e->pend_y = calloc(H, sizeof(double));
 	e->pend_s = calloc(H, sizeof(double));
-	e->mse = calloc(ENS_SLOTS * H, sizeof(double));
-	e->nerr = calloc(ENS_SLOTS * H, sizeof(int));
-	e->sw = calloc(H * ENS_D, sizeof(double));
-	e->sP = calloc(H * ENS_D * ENS_D, sizeof(double));
-	e->sn = calloc(H, sizeof(int64_t));
-	if (!e->pend || !e->pend_t || !e->mse || !e->nerr || !e->pend_y || !e->pend_s || !e->sw ||
-	    !e->sP || !e->sn)
+	e->mse = calloc(ENS_SLOTS * A, sizeof(double));
+	e->nerr = calloc(ENS_SLOTS * A, sizeof(int));
+	e->sw = calloc(A * ENS_D, sizeof(double));
+	e->sP = calloc(A * ENS_D * ENS_D, sizeof(double));
+	e->sn = calloc(A, sizeof(int64_t));
+	if (!e->cur || !e->comb || (H > ENS_FRESH && !e->path) || !e->pend || !e->pend_t || !e->mse || !e->nerr || !e->pend_y ||
+	    !e->pend_s || !e->sw || !e->sP || !e->sn)
 		goto fail;
-	for (size_t i = 0; i < H; i++) {
+	for (size_t i = 0; i < H; i++)
 		e->pend_t[i] = -1;
-		for (int d = 0; d < ENS_D; d++)
-			e->sP[(i * ENS_D + d) * ENS_D + d] = 10;
-	}
+	for (size_t k = 0; k < A; k++)
+		stack_reset(e->sP + k * ENS_D * ENS_D);
 	e->cached_t = -1;
 	for (int i = 0; i < ENS_MAX; i++) {
 		e->ops[i] = ens_members[i];
@@ -117,20 +165,24 @@ fail:
 	return NULL;
 }
 
-static double *ens_slot(struct ens *e, int member, int64_t origin)
+/* Pending anchor forecasts of slot `member` for origin o. */
+static float *ens_slot(struct ens *e, int member, int64_t origin)
 {
-	return e->pend + ((size_t)member * e->H + (size_t)(origin % e->H)) * e->H;
+	return e->pend + ((size_t)member * e->H + (size_t)(origin % e->H)) * e->A;
 }
 
-/* Stack features of origin o at horizon h (scaled changes) into x; 0 if unusable. */
-static int stack_features(struct ens *e, int h, int64_t o, double *x)
+static float to_f32(double v)
 {
-	double s = e->pend_s[o % e->H], y0 = e->pend_y[o % e->H];
+	return (float)(isfinite(v) ? fmin(fmax(v, -1e30), 1e30) : 1e30);
+}
 
+/* Stack features (scaled changes of the members' forecasts f[i * stride]) into x; 0 if unusable. */
+static int stack_features(double s, double y0, const double *f, size_t stride, double *x)
+{
 	if (!(s > 0))
 		return 0;
 	for (int i = 0; i < ENS_MAX; i++) {
-		x[i] = (ens_slot(e, i, o)[h - 1] - y0) / s;
+		x[i] = (f[(size_t)i * stride] - y0) / s;
 		if (!isfinite(x[i]) || fabs(x[i]) > 1e6)
 			return 0;
 	}
@@ -138,15 +190,18 @@ static int stack_features(struct ens *e, int h, int64_t o, double *x)
 	return 1;
 }
 
-/* RLS step of horizon h's stack with the outcome y of origin o. */
-static void stack_learn(struct ens *e, int h, int64_t o, double y)
+/* RLS step of anchor k's stack with the outcome y of origin o. */
+static void stack_learn(struct ens *e, int k, int64_t o, double y)
 {
-	double x[ENS_D], px[ENS_D], den = ENS_LAMBDA, err, target;
-	double *w = e->sw + (size_t)(h - 1) * ENS_D, *P = e->sP + (size_t)(h - 1) * ENS_D * ENS_D;
+	double x[ENS_D], px[ENS_D], f[ENS_MAX], den = ENS_LAMBDA, err, target;
+	double *w = e->sw + (size_t)k * ENS_D, *P = e->sP + (size_t)k * ENS_D * ENS_D;
+	double s = e->pend_s[o % e->H], y0 = e->pend_y[o % e->H];
 
-	if (e->k != ENS_MAX || !stack_features(e, h, o, x))
+	for (int i = 0; i < ENS_MAX && e->k == ENS_MAX; i++)
+		f[i] = ens_slot(e, i, o)[k];
+	if (e->k != ENS_MAX || !stack_features(s, y0, f, 1, x))
 		return;
-	target = (y - e->pend_y[o % e->H]) / e->pend_s[o % e->H];
+	target = (y - y0) / s;
 	if (!isfinite(target) || fabs(target) > 1e6)
 		return;
 	err = target;
@@ -165,26 +220,24 @@ static void stack_learn(struct ens *e, int h, int64_t o, double y)
 	/* Windup guard, as in the RNN readout. */
 	for (int i = 0; i < ENS_D; i++)
 		if (!(P[i * ENS_D + i] < 1e6)) {
-			memset(P, 0, sizeof(double) * ENS_D * ENS_D);
-			for (int d = 0; d < ENS_D; d++)
-				P[d * ENS_D + d] = 10;
+			stack_reset(P);
 			break;
 		}
-	e->sn[h - 1]++;
+	e->sn[k]++;
 }
 
-/* Score members' past forecasts against y (the sample at c->t). */
+/* Score members' past anchor forecasts against y (the sample at c->t). */
 static void ens_score(struct ens *e, const struct fcast_ctx *c, double y)
 {
-	for (int h = 1; h <= e->H; h++) {
-		int64_t o = c->t - h;
+	for (int k = 0; k < e->A; k++) {
+		int64_t o = c->t - e->anchor[k];
 
 		if (o < 0 || e->pend_t[o % e->H] != o)
 			continue;
-		stack_learn(e, h, o, y);
+		stack_learn(e, k, o, y);
 		for (int i = 0; i < ENS_SLOTS; i++) {
-			double err = y - ens_slot(e, i, o)[h - 1], *m = &e->mse[i * e->H + h - 1];
-			int *n = &e->nerr[i * e->H + h - 1];
+			double err = y - ens_slot(e, i, o)[k], *m = &e->mse[i * e->A + k];
+			int *n = &e->nerr[i * e->A + k];
 
 			if (!isfinite(err))
 				err = 1e150; /* a member producing garbage ranks last */
@@ -196,15 +249,15 @@ static void ens_score(struct ens *e, const struct fcast_ctx *c, double y)
 	}
 }
 
-/* Weights of the members at horizon index hi into w (sum 1). */
-static void ens_weights(const struct ens *e, int hi, double *w)
+/* Weights of the members at anchor k into w (sum 1). */
+static void ens_weights(const struct ens *e, int k, double *w)
 {
-	int idx[ENS_MAX], n = 0;
+	int idx[ENS_MAX], n = 0, A = e->A;
 	double sum = 0, floor_ = 1e-300;
 
 	for (int i = 0; i < e->k; i++) {
 		w[i] = 0;
-		if (e->nerr[i * e->H + hi] >= ENS_WARM)
+		if (e->nerr[i * A + k] >= ENS_WARM)
 			idx[n++] = i;
 	}
 	if (n == 0) {
@@ -213,8 +266,7 @@ static void ens_weights(const struct ens *e, int hi, double *w)
 		return;
 	}
 	for (int a = 1; a < n; a++) /* insertion sort by recent error */
-		for (int b = a;
-		     b > 0 && e->mse[idx[b] * e->H + hi] < e->mse[idx[b - 1] * e->H + hi]; b--) {
+		for (int b = a; b > 0 && e->mse[idx[b] * A + k] < e->mse[idx[b - 1] * A + k]; b--) {
 			int t = idx[b];
 
 			idx[b] = idx[b - 1];
@@ -222,53 +274,125 @@ static void ens_weights(const struct ens *e, int hi, double *w)
 		}
 	if (n > ENS_TOP)
 		n = ENS_TOP;
-	floor_ = fmax(1e-12 * e->mse[idx[n - 1] * e->H + hi], 1e-300);
+	floor_ = fmax(1e-12 * e->mse[idx[n - 1] * A + k], 1e-300);
 	for (int a = 0; a < n; a++) {
-		w[idx[a]] = 1 / (e->mse[idx[a] * e->H + hi] + floor_);
+		w[idx[a]] = 1 / (e->mse[idx[a] * A + k] + floor_);
 		sum += w[idx[a]];
 	}
 	for (int i = 0; i < e->k; i++)
 		w[i] /= sum;
 }
 
-/* Inverse-error average of member forecasts f[i * stride + j] at horizon index j. */
-static double ens_average(const struct ens *e, const double *f, size_t stride, int j, double dflt)
+/* Use the stack at anchor k only where it has proved better. */
+static int use_stack(const struct ens *e, int k)
 {
-	double w[ENS_MAX], s = 0, ws = 0;
+	return e->sn[k] >= ENS_STACK_WARM && e->nerr[ENS_STACK * e->A + k] >= ENS_WARM &&
+	       e->mse[ENS_STACK * e->A + k] < e->mse[ENS_AVG * e->A + k];
+}
 
-	ens_weights(e, j < e->H ? j : e->H - 1, w);
+/* Per-horizon blend of anchor quantities: anchors k0/k1 and k1's weight. */
+struct ens_blend {
+	int k0, k1;
+	double a;
+};
+
+static struct ens_blend ens_blend_at(const struct ens *e, int h)
+{
+	struct ens_blend b;
+
+	fcast_anchor_interp(e->anchor, e->A, h < e->H ? h : e->H, &b.k0, &b.k1, &b.a);
+	return b;
+}
+
+/* Weighted average at horizon index j of f[i * stride + j] with anchor weights W. */
+static double ens_average(const struct ens *e, const double (*W)[ENS_MAX], struct ens_blend b,
+			  const double *f, size_t stride, int j, double dflt)
+{
+	double s = 0, ws = 0;
+
 	for (int i = 0; i < e->k; i++) {
-		double v = f[(size_t)i * stride + j];
+		double w = (1 - b.a) * W[b.k0][i] + b.a * W[b.k1][i], v = f[(size_t)i * stride + j];
 
-		if (w[i] > 0 && isfinite(v)) {
-			s += w[i] * v;
-			ws += w[i];
+		if (w > 0 && isfinite(v)) {
+			s += w * v;
+			ws += w;
 		}
 	}
 	return ws > 0 ? s / ws : dflt;
 }
 
-/* Fill the average and stack pseudo-member slots of origin c->t. */
+/* Stacked forecast at anchor k from the newest origin (avg when the stack cannot say). */
+static double ens_stacked(const struct ens *e, int k, double y, double avg)
+{
+	const double *w = e->sw + (size_t)k * ENS_D;
+	double x[ENS_D], z = 0;
+
+	if (e->k != ENS_MAX ||
+	    !stack_features(e->step_abs, y, e->cur + e->anchor[k] - 1, (size_t)e->H, x))
+		return avg;
+	for (int i = 0; i < ENS_D; i++)
+		z += w[i] * x[i];
+	return isfinite(z) ? y + e->step_abs * z : avg;
+}
+
+/*
+ * Combine the newest origin's member forecasts (cur) into comb and the
+ * pending slots.  At anchors the stack is used where it has proved better;
+ * between anchors its correction of the average (stack - average at each
+ * anchor, 0 where the average is used) is interpolated: a regression fitted
+ * at one horizon is not applied to another horizon's forecasts.
+ */
 static void ens_combine(struct ens *e, const struct fcast_ctx *c, double y)
 {
-	double *avg = ens_slot(e, ENS_AVG, c->t), *stk = ens_slot(e, ENS_STACK, c->t), x[ENS_D];
+	double W[FCAST_MAX_ANCHORS][ENS_MAX], D[FCAST_MAX_ANCHORS];
 	int64_t slot = c->t % e->H;
 
 	e->pend_y[slot] = y;
 	e->pend_s[slot] = e->step_abs;
-	for (int j = 0; j < e->H; j++) {
-		const double *w = e->sw + (size_t)j * ENS_D;
-		double z = 0;
+	for (int k = 0; k < e->A; k++) {
+		struct ens_blend b = {k, k, 0};
+		int j = e->anchor[k] - 1;
+		double avg, stk;
 
-		avg[j] = ens_average(e, ens_slot(e, 0, c->t), (size_t)e->H * e->H, j, y);
-		stk[j] = avg[j];
-		if (e->k == ENS_MAX && stack_features(e, j + 1, c->t, x)) {
-			for (int i = 0; i < ENS_D; i++)
-				z += w[i] * x[i];
-			if (isfinite(z))
-				stk[j] = y + e->step_abs * z;
-		}
+		ens_weights(e, k, W[k]);
+		avg = ens_average(e, W, b, e->cur, (size_t)e->H, j, y);
+		stk = ens_stacked(e, k, y, avg);
+		ens_slot(e, ENS_AVG, c->t)[k] = to_f32(avg);
+		ens_slot(e, ENS_STACK, c->t)[k] = to_f32(stk);
+		D[k] = use_stack(e, k) ? stk - avg : 0;
 	}
+	for (int j = 0; j < e->H; j++) {
+		struct ens_blend b = ens_blend_at(e, j + 1);
+		double avg = ens_average(e, W, b, e->cur, (size_t)e->H, j, y);
+
+		e->comb[j] = avg + (1 - b.a) * D[b.k0] + b.a * D[b.k1];
+	}
+}
+
+/*
+ * Member i's forecasts 1..H of the newest origin into f: fresh up to
+ * ENS_FRESH, beyond from its path (re-forecast every ENS_REFRESH updates).
+ */
+static void ens_member_forecast(struct ens *e, const struct fcast_ctx *c, int i, double *f)
+{
+	size_t L = (size_t)e->H + ENS_REFRESH;
+	double *path = e->path ? e->path + (size_t)i * L : NULL;
+	int64_t age = c->t - e->path_t;
+
+	if (!path) {
+		e->ops[i]->predict(e->m[i], c, e->H, f);
+		return;
+	}
+	if (e->path_t < 0 || age < 0 || age >= ENS_REFRESH) {
+		e->ops[i]->predict(e->m[i], c, (int)L, path);
+		memcpy(f, path, (size_t)e->H * sizeof(double));
+		if (i == e->k - 1)
+			e->path_t = -2; /* stamped with c->t once every member has one */
+		return;
+	}
+	e->ops[i]->predict(e->m[i], c, ENS_FRESH, f);
+	memcpy(f + ENS_FRESH, path + age + ENS_FRESH,
+	       (size_t)(e->H - ENS_FRESH) * sizeof(double));
 }
 
 static void ens_update(void *p, const struct fcast_ctx *c, double y, int missing)
@@ -282,30 +406,30 @@ static void ens_update(void *p, const struct fcast_ctx *c, double y, int missing
 				       (c->t < 100 ? (double)c->t : 100.0);
 	}
 	e->last_y = y;
-	for (int i = 0; i < e->k; i++) {
+	for (int i = 0; i < e->k; i++)
 		e->ops[i]->update(e->m[i], c, y, missing);
-		e->ops[i]->predict(e->m[i], c, e->H, ens_slot(e, i, c->t));
+	for (int i = 0; i < e->k; i++) {
+		double *f = e->cur + (size_t)i * e->H;
+		float *slot = ens_slot(e, i, c->t);
+
+		ens_member_forecast(e, c, i, f);
+		for (int k = 0; k < e->A; k++)
+			slot[k] = to_f32(f[e->anchor[k] - 1]);
 	}
+	if (e->path && e->path_t == -2)
+		e->path_t = c->t;
 	ens_combine(e, c, y);
 	e->pend_t[c->t % e->H] = c->t;
 	e->cached_t = c->t;
 }
 
-/* Use the stack at horizon index j only where it has proved better. */
-static int use_stack(const struct ens *e, int j)
-{
-	return e->sn[j] >= ENS_STACK_WARM && e->nerr[ENS_STACK * e->H + j] >= ENS_WARM &&
-	       e->mse[ENS_STACK * e->H + j] < e->mse[ENS_AVG * e->H + j];
-}
-
 static void ens_predict(void *p, const struct fcast_ctx *c, int h, double *out)
 {
 	struct ens *e = p;
-	double *fresh, last = c->n ? fcast_ctx_back(c, 0) : 0;
+	double *fresh, last = c->n ? fcast_ctx_back(c, 0) : 0, W[FCAST_MAX_ANCHORS][ENS_MAX];
 
 	if (h <= e->H && e->cached_t == c->t) {
-		for (int j = 0; j < h; j++)
-			out[j] = ens_slot(e, use_stack(e, j) ? ENS_STACK : ENS_AVG, c->t)[j];
+		memcpy(out, e->comb, (size_t)h * sizeof(double));
 		return;
 	}
 	fresh = malloc((size_t)e->k * h * sizeof(double));
@@ -314,29 +438,34 @@ static void ens_predict(void *p, const struct fcast_ctx *c, int h, double *out)
 			out[j] = last;
 		return;
 	}
+	for (int k = 0; k < e->A; k++)
+		ens_weights(e, k, W[k]);
 	for (int i = 0; i < e->k; i++)
 		e->ops[i]->predict(e->m[i], c, h, fresh + (size_t)i * h);
 	for (int j = 0; j < h; j++)
-		out[j] = ens_average(e, fresh, (size_t)h, j, last);
+		out[j] = ens_average(e, W, ens_blend_at(e, j + 1), fresh, (size_t)h, j, last);
 	free(fresh);
 }
 
 static void ens_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 {
 	struct ens *e = p;
-	size_t H = (size_t)e->H;
+	size_t H = (size_t)e->H, A = (size_t)e->A;
 
-	sbuf_f64v(b, e->pend, ENS_SLOTS * H * H);
+	sbuf_f64v(b, e->cur, ENS_MAX * H);
+	sbuf_f64v(b, e->comb, H);
+	for (size_t i = 0; i < ENS_SLOTS * H * A; i++)
+		sbuf_f64(b, e->pend[i]);
 	for (size_t i = 0; i < H; i++)
 		sbuf_i64(b, e->pend_t[i]);
 	sbuf_f64v(b, e->pend_y, H);
 	sbuf_f64v(b, e->pend_s, H);
-	sbuf_f64v(b, e->mse, ENS_SLOTS * H);
-	for (size_t i = 0; i < ENS_SLOTS * H; i++)
+	sbuf_f64v(b, e->mse, ENS_SLOTS * A);
+	for (size_t i = 0; i < ENS_SLOTS * A; i++)
 		sbuf_u32(b, (uint32_t)e->nerr[i]);
-	sbuf_f64v(b, e->sw, H * ENS_D);
-	sbuf_f64v(b, e->sP, H * ENS_D * ENS_D);
-	for (size_t i = 0; i < H; i++)
+	sbuf_f64v(b, e->sw, A * ENS_D);
+	sbuf_f64v(b, e->sP, A * ENS_D * ENS_D);
+	for (size_t i = 0; i < A; i++)
 		sbuf_i64(b, e->sn[i]);
 	sbuf_f64(b, e->step_abs);
 	sbuf_f64(b, e->last_y);
@@ -350,19 +479,22 @@ static void ens_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 static int ens_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 {
 	struct ens *e = p;
-	size_t H = (size_t)e->H;
+	size_t H = (size_t)e->H, A = (size_t)e->A;
 
-	sbuf_get_f64v(r, e->pend, ENS_SLOTS * H * H);
+	sbuf_get_f64v(r, e->cur, ENS_MAX * H);
+	sbuf_get_f64v(r, e->comb, H);
+	for (size_t i = 0; i < ENS_SLOTS * H * A && !r->err; i++)
+		e->pend[i] = to_f32(sbuf_get_f64(r));
 	for (size_t i = 0; i < H; i++)
 		e->pend_t[i] = sbuf_get_i64(r);
 	sbuf_get_f64v(r, e->pend_y, H);
 	sbuf_get_f64v(r, e->pend_s, H);
-	sbuf_get_f64v(r, e->mse, ENS_SLOTS * H);
-	for (size_t i = 0; i < ENS_SLOTS * H; i++)
+	sbuf_get_f64v(r, e->mse, ENS_SLOTS * A);
+	for (size_t i = 0; i < ENS_SLOTS * A; i++)
 		e->nerr[i] = (int)sbuf_get_u32_range(r, 0, ENS_WARM);
-	sbuf_get_f64v(r, e->sw, H * ENS_D);
-	sbuf_get_f64v(r, e->sP, H * ENS_D * ENS_D);
-	for (size_t i = 0; i < H; i++)
+	sbuf_get_f64v(r, e->sw, A * ENS_D);
+	sbuf_get_f64v(r, e->sP, A * ENS_D * ENS_D);
+	for (size_t i = 0; i < A; i++)
 		e->sn[i] = sbuf_get_i64(r);
 	e->step_abs = sbuf_get_f64(r);
 	e->last_y = sbuf_get_f64(r);
@@ -378,11 +510,12 @@ static int ens_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 const struct fcast_ops fcast_ensemble = {
     .name = "ensemble",
-    .version = 3,
+    .version = 4,
     .create = ens_create,
     .destroy = ens_destroy,
     .update = ens_update,
     .predict = ens_predict,
     .save = ens_save,
     .load = ens_load,
+    .mem = ens_mem,
 };

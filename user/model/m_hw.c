@@ -262,6 +262,16 @@ static void hw_destroy(void *p)
 	free(m);
 }
 
+static size_t hw_mem(const void *p, const struct fcast_ctx *c)
+{
+	const struct hw *m = p;
+	size_t b = sizeof(*m);
+
+	for (int i = 0; i < m->st.np; i++)
+		b += (size_t)m->st.p[i] * sizeof(*m->st.s[i]);
+	return b;
+}
+
 static void hw_update(void *p, const struct fcast_ctx *c, double y, int missing)
 {
 	struct hw *m = p;
@@ -354,4 +364,5 @@ const struct fcast_ops fcast_holt_winters = {
     .predict = hw_predict,
     .save = hw_save,
     .load = hw_load,
+    .mem = hw_mem,
 };

@@ -32,6 +32,15 @@ struct profile {
 	int64_t steps;
 };
 
+size_t profile_memory_bytes(const struct profile *p)
+{
+	size_t b = sizeof(*p);
+
+	for (int i = 0; i < p->p.n_metrics; i++)
+		b += fcast_memory_bytes(p->f[i]) + anom_memory_bytes(p->a[i]);
+	return b;
+}
+
 static int params_copy(struct profile *pr, const struct profile_params *p)
 {
 	if (!p || p->n_metrics < 1 || p->n_metrics > PROFILE_MAX_METRICS || !p->metrics)

@@ -79,6 +79,14 @@ double profile_anomaly_overall(const struct profile *p);
 /* Current fingerprint (recomputed every PROFILE_FP_EVERY steps). */
 void profile_fingerprint(const struct profile *p, struct fp *out);
 
+/*
+ * Heap bytes the profile holds in steady state: its struct, and per metric
+ * the forecaster (history, calibration, model state) and anomaly detector.
+ * Transient buffers of refits and fingerprint refreshes are not counted.
+ * The unit tests hold it to the documented budget (docs/engine.md).
+ */
+size_t profile_memory_bytes(const struct profile *p);
+
 /* Samples fed so far. */
 int64_t profile_steps(const struct profile *p);
 
