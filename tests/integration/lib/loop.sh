@@ -101,3 +101,8 @@ loop_actions() {
 loop_now() {
 	date +%s.%N
 }
+
+# jqe FILTER: true when FILTER on stdin yields true (prints nothing).
+jqe() {
+	jq -e "$1" >/dev/null
+}
