@@ -3,7 +3,7 @@
 # real loop act (a replica group under rising load, a CPU-bound container
 # with presage.cpu.max): every container stays exactly as it was (same set,
 # pids, start times, CPU limits) while the daemon logs and publishes what it
-# would do ("dry-run: would ..." events).
+# would do ("dry-run: ..." events, "dry-run: would ..." log lines).
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
@@ -34,14 +34,14 @@ PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 
 	{ tap_fail "presaged --dry-run starts"; tap_done; exit 1; }
 loop_load "$port" "$tmp/load.csv" --shape 20,20,100,180,260,260,260,260,260,260,260,260 \
 	--step-ms 2000 --max-requests 20000
-would() { loop_events_json | jqe '[.[] | select(.message | test("dry-run: would"))] |
+would() { loop_events_json | jqe '[.[] | select(.message | test("^dry-run"))] |
 	(map(select(.kind == "scale")) | length > 0) and (map(select(.kind == "resize")) | length > 0)'; }
 wait_for 40 would
 ev=$(loop_events_json)
 tap_check "dry-run publishes the scale-ups it would do" \
-	jqe '[.[] | select(.kind == "scale" and (.message | test("dry-run: would")))] | length > 0' <<<"$ev"
+	jqe '[.[] | select(.kind == "scale" and (.message | test("^dry-run")))] | length > 0' <<<"$ev"
 tap_check "and the resizes it would do" \
-	jqe '[.[] | select(.kind == "resize" and (.message | test("dry-run: would")))] | length > 0' <<<"$ev"
+	jqe '[.[] | select(.kind == "resize" and (.message | test("^dry-run")))] | length > 0' <<<"$ev"
 jq -r '[.[] | select(.message | test("dry-run"))] | .[:4] | .[] | "# \(.message)"' <<<"$ev"
 tap_check "the daemon logs them" grep -q "dry-run: would" "$PD_LOG"
 tap_check "no event claims a real change" \
