@@ -153,29 +153,28 @@ err=$(P explain no-such-container-$$ 2>&1)
 tap_check "explain of an unknown name: exit 1, one line" \
 	test $? -eq 1 -a "$(wc -l <<<"$err")" -eq 1
 
-# fingerprint (the engine learns one step per model_step_seconds)
-has_fp() { P fingerprint "$cg" -o json >/dev/null 2>&1; }
-wait_for 40 has_fp
-if has_fp; then
-	P fingerprint "$cg" -o json | json_ok 'type == "object" and (.features | type == "object")'
-	tap_check "fingerprint -o json: an object with features" test $? -eq 0
-	out=$(P fingerprint "$cg")
-	tap_check "fingerprint (table): key: value lines" grep -q '^features:' <<<"$out"
-else
-	err=$(P fingerprint "$cg" 2>&1)
-	rc=$?
-	tap_check "fingerprint before the engine has one: exit 1, one line" \
-		test $rc -eq 1 -a "$(wc -l <<<"$err")" -eq 1
-	tap_ok "fingerprint table and JSON # SKIP the engine learnt none within 40 s: $err"
-fi
-
 # forecast (live form of the engine's command)
-out=$(P forecast "$cg" 2>&1)
-if grep -q 'not supported yet' <<<"$out"; then
-	tap_ok "forecast NAME # SKIP the live form is not in this CLI yet"
-else
-	tap_check "forecast NAME prints a forecast" test -n "$out"
-fi
+has_fc() { P forecast "$cg" -o json >/dev/null 2>&1; }
+wait_for 30 has_fc
+out=$(P forecast "$cg" --horizon 4)
+tap_check "forecast NAME (table): a header and 4 rows" \
+	test "$(grep -c '^20[0-9][0-9]-' <<<"$out")" -eq 4 -a -n "$(grep FORECAST <<<"$out")"
+P forecast "$cg" --horizon 4 -o json | json_ok '(.points | length) == 4 and .metric == "cpu_cores"'
+tap_check "forecast NAME -o json: 4 points of cpu_cores" test $? -eq 0
+out=$(P forecast "$cg" --metric memory_bytes --horizon 2 -o csv)
+tap_check "forecast NAME -o csv: header and 2 rows" \
+	test "$(head -1 <<<"$out")" = "timestamp,forecast,lower,upper" -a "$(wc -l <<<"$out")" -eq 3
+
+# fingerprint (the first one after a few dozen model steps)
+has_fp() { P fingerprint "$cg" -o json >/dev/null 2>&1; }
+wait_for 90 has_fp
+P fingerprint "$cg" -o json | json_ok 'type == "object" and (.features | type == "object")'
+tap_check "fingerprint -o json: an object with features" test $? -eq 0
+out=$(P fingerprint "$cg")
+tap_check "fingerprint (table): key: value lines" grep -q '^features:' <<<"$out"
+err=$(P fingerprint no-such-container-$$ 2>&1)
+tap_check "fingerprint of an unknown name: exit 1, one line" \
+	test $? -eq 1 -a "$(wc -l <<<"$err")" -eq 1
 
 # daemon gone again
 kill_pid "$dpid"

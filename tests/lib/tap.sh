@@ -23,19 +23,19 @@ tap_fail() {
 
 # tap_check NAME CMD... : ok when CMD succeeds.
 tap_check() {
-	local name=$1
+	local _tap_label=$1
 	shift
-	if "$@"; then tap_ok "$name"; else tap_fail "$name"; fi
+	if "$@"; then tap_ok "$_tap_label"; else tap_fail "$_tap_label"; fi
 }
 
 # tap_within NAME ACTUAL EXPECTED TOLERANCE_FRACTION
 tap_within() {
-	local name=$1 a=$2 e=$3 tol=$4
+	local _tap_label=$1 a=$2 e=$3 tol=$4
 	if awk -v a="$a" -v e="$e" -v t="$tol" \
 		'BEGIN { d = a - e; if (d < 0) d = -d; exit !(e != 0 && d <= t * (e < 0 ? -e : e)) }'; then
-		tap_ok "$name ($a vs $e, tolerance $tol)"
+		tap_ok "$_tap_label ($a vs $e, tolerance $tol)"
 	else
-		tap_fail "$name ($a vs $e, tolerance $tol)"
+		tap_fail "$_tap_label ($a vs $e, tolerance $tol)"
 	fi
 }
 

@@ -49,7 +49,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int
 #define LOG_RATELIMITED(lvl, ...)                                                                  \
 	do {                                                                                       \
 		static struct log_ratelimit _rl;                                                   \
-		if (log_ratelimit_ok(&_rl, 5, 60))                                                 \
+		if ((lvl) <= log_get_level() && log_ratelimit_ok(&_rl, 5, 60))                     \
 			log_msg(lvl, __VA_ARGS__);                                                 \
 	} while (0)
 

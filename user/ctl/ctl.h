@@ -7,8 +7,8 @@
  * locked state); they run on the control thread, one request at a time, so
  * they must answer quickly.  Subsystems register their commands with
  * ctl_register() (the engine: forecast, fingerprint; scaling: explain) and
- * may add fields to the status object and to each container of top with
- * ctl_add_fields().
+ * may add fields to the status object, to each container of top and to the
+ * explain object (called with the container, or NULL) with ctl_add_fields().
  */
 #ifndef PRESAGE_CTL_H
 #define PRESAGE_CTL_H

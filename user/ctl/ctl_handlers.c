@@ -333,6 +333,8 @@ static int h_explain(const cJSON *args, cJSON **data, char *err, size_t errlen, 
 	cJSON_AddStringToObject(o, "service", c ? c->service : "");
 	cJSON_AddStringToObject(o, "source", "events");
 	explain_scan(keys, o);
+	/* The engine adds its last decision (inputs, output, what was applied). */
+	call_fields(CTL_CMD_EXPLAIN, o, s, c);
 	snapshot_release(s);
 	if (!c && cJSON_IsNull(cJSON_GetObjectItem(o, "decision")) &&
 	    !cJSON_GetArraySize(cJSON_GetObjectItem(o, "recent_events"))) {
