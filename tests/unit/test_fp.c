@@ -15,6 +15,7 @@
 #include "model/profile.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,102 @@ static void test_profile_roundtrip(void **state)
 	profile_free(NULL);
 }
 
+static size_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/*
+ * A 9-metric profile at the daemon's defaults stays within the documented
+ * budget, and profile_memory_bytes() is what the allocator sees (checked
+ * where the allocator keeps statistics: not under ASan).  Learning seasons
+ * only adds their state, reserved by PROFILE_SEASON_BYTES.
+ */
+static void test_profile_memory_budget(void **state)
+{
+	struct profile_metric m[9];
+	struct profile_params pp = {.n_metrics = 9, .metrics = m};
+	size_t h0 = heap_used(), held, acct;
+	struct profile *p;
+	double v[9];
+
+	for (int i = 0; i < 9; i++)
+		m[i] = (struct profile_metric){"m", i ? FP_ROLE_OTHER : FP_ROLE_CPU};
+	p = profile_new(&pp);
+	assert_non_null(p);
+	for (int t = 0; t < 400; t++) {
+		for (int i = 0; i < 9; i++)
+			v[i] = (i + 1) * (2 + sin(2 * M_PI * t / 60.0)) + 0.01 * ((t * 7919 + i) % 13);
+		assert_int_equal(profile_update(p, v), 0);
+	}
+	held = heap_used() - h0;
+	acct = profile_memory_bytes(p);
+	assert_true(acct + PROFILE_SEASON_BYTES(9) <= PROFILE_MEMORY_BUDGET);
+	if (held > 0) /* allocator statistics available */
+		assert_true(fabs((double)held - (double)acct) <= 0.05 * (double)held);
+	profile_free(p);
+}
+
+/* Seasonal state appears in the accounting when seasons are learnt. */
+static void test_profile_memory_seasons(void **state)
+{
+	struct profile_metric m[1] = {{"cpu", FP_ROLE_CPU}};
+	struct profile_params pp = {.n_metrics = 1, .metrics = m, .step_s = 600};
+	struct profile *p = profile_new(&pp);
+	size_t before;
+
+	assert_non_null(p);
+	assert_int_equal(profile_update(p, (double[]){1}), 0);
+	before = profile_memory_bytes(p);
+	/* Daily and weekly pattern at 10-minute steps for three weeks. */
+	for (int t = 1; t < 3 * 1008; t++) {
+		double y = 10 + 3 * sin(2 * M_PI * t / 144.0) + ((t / 144) % 7 >= 5 ? -4 : 0);
+
+		assert_int_equal(profile_update(p, &y), 0);
+	}
+	assert_true(profile_memory_bytes(p) >= before + 144 * sizeof(float));
+	assert_true(profile_memory_bytes(p) <= before + (1008 + 144) * sizeof(float) + 4096);
+	profile_free(p);
+}
+
+/* The ensemble's anchor-horizon state at the default horizon survives a save/load. */
+static void test_profile_roundtrip_ensemble(void **state)
+{
+	struct profile_params pp = {.n_metrics = 2, .metrics = metrics};
+	struct profile *a = profile_new(&pp), *b;
+	struct fcast_point fa[60], fb[60];
+	char path[512];
+	double v[2];
+
+	assert_non_null(a);
+	for (int t = 0; t < 700; t++) {
+		v[0] = 1 + 0.5 * sin(2 * M_PI * t / 120.0) + 0.01 * ((t * 31) % 7);
+		v[1] = 100 * v[0];
+		assert_int_equal(profile_update(a, v), 0);
+	}
+	snprintf(path, sizeof(path), "%s/models/ens.model", dir);
+	assert_int_equal(profile_save(a, path), 0);
+	b = profile_load(path, &pp);
+	assert_non_null(b);
+	assert_int_equal(profile_forecast(a, 0, 60, 0.9, fa), 0);
+	assert_int_equal(profile_forecast(b, 0, 60, 0.9, fb), 0);
+	assert_memory_equal(fa, fb, sizeof(fa));
+	for (int t = 700; t < 720; t++) {
+		v[0] = 1 + 0.5 * sin(2 * M_PI * t / 120.0);
+		v[1] = 100 * v[0];
+		assert_int_equal(profile_update(a, v), 0);
+		assert_int_equal(profile_update(b, v), 0);
+	}
+	assert_int_equal(profile_forecast(a, 0, 60, 0.9, fa), 0);
+	assert_int_equal(profile_forecast(b, 0, 60, 0.9, fb), 0);
+	for (int j = 0; j < 60; j++)
+		assert_true(isfinite(fb[j].point) && fb[j].lower <= fb[j].upper);
+	profile_free(a);
+	profile_free(b);
+}
+
 static void test_cold_start(void **state)
 {
 	struct profile *big = feed(1200, 0.5, 2), *flat = feed(300, 0.0, 3), *fresh;
@@ -220,7 +317,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_features),   cmocka_unit_test(test_similarity_and_closest),
 	    cmocka_unit_test(test_fp_file),    cmocka_unit_test(test_profile_roundtrip),
-	    cmocka_unit_test(test_cold_start),
+	    cmocka_unit_test(test_cold_start), cmocka_unit_test(test_profile_memory_budget),
+	    cmocka_unit_test(test_profile_memory_seasons),
+	    cmocka_unit_test(test_profile_roundtrip_ensemble),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

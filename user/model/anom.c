@@ -19,10 +19,14 @@
 #define SHORT_DECAY 0.1 /* the short-term means: about 10 samples */
 #define RATE_DECAY  0.001
 
-/* A window of a statistic's recent values, by age and sorted. */
+/*
+ * A window of a statistic's recent values, by age and sorted.  Stored as
+ * float (half the memory; a score needs no more digits); statistics are
+ * rounded to float before they are judged, so comparisons stay exact.
+ */
 struct twin {
-	double ring[ANOM_WIN];
-	double sorted[ANOM_WIN];
+	float ring[ANOM_WIN];
+	float sorted[ANOM_WIN];
 	int n, pos;
 };
 
@@ -55,7 +59,13 @@ size_t anom_memory_bytes(const struct anom *a)
 	return a ? sizeof(*a) : 0;
 }
 
-static int lb(const double *s, int n, double v)
+/* v rounded to the float the windows store (clamped to +-1e30). */
+static double fq(double v)
+{
+	return (float)fmin(fmax(v, -1e30), 1e30);
+}
+
+static int lb(const float *s, int n, double v)
 {
 	int lo = 0, hi = n;
 
@@ -76,13 +86,13 @@ static void twin_push(struct twin *w, double u)
 
 	if (w->n == ANOM_WIN) {
 		i = lb(w->sorted, w->n, w->ring[w->pos]);
-		memmove(w->sorted + i, w->sorted + i + 1, (size_t)(w->n - i - 1) * sizeof(double));
+		memmove(w->sorted + i, w->sorted + i + 1, (size_t)(w->n - i - 1) * sizeof(float));
 		w->n--;
 	}
 	i = lb(w->sorted, w->n, u);
-	memmove(w->sorted + i + 1, w->sorted + i, (size_t)(w->n - i) * sizeof(double));
-	w->sorted[i] = u;
-	w->ring[w->pos] = u;
+	memmove(w->sorted + i + 1, w->sorted + i, (size_t)(w->n - i) * sizeof(float));
+	w->sorted[i] = (float)u;
+	w->ring[w->pos] = (float)u;
 	w->pos = (w->pos + 1) % ANOM_WIN;
 	w->n++;
 }
@@ -148,7 +158,7 @@ static double p_score(double p)
 
 double anom_update(struct anom *a, double z)
 {
-	double u = fabs(z), score = 0;
+	double u = fq(fabs(z)), score = 0, ms, as;
 
 	if (!isfinite(z))
 		return 0;
@@ -160,16 +170,18 @@ double anom_update(struct anom *a, double z)
 		a->a_short += SHORT_DECAY * (u - a->a_short);
 	}
 	memset(&a->last, 0, sizeof(a->last));
+	ms = fq(a->m_short);
+	as = fq(a->a_short);
 	if (a->seen >= ANOM_WARMUP) {
 		a->last.surprise = p_score(twin_upper(&a->abs_z, u));
-		a->last.shift = p_score(twin_two_sided(&a->mean_z, a->m_short));
-		a->last.variance = p_score(twin_two_sided(&a->spread, a->a_short));
+		a->last.shift = p_score(twin_two_sided(&a->mean_z, ms));
+		a->last.variance = p_score(twin_two_sided(&a->spread, as));
 		score = fmax(a->last.surprise, fmax(a->last.shift, a->last.variance));
 		a->rate += RATE_DECAY * ((score > 0.5) - a->rate);
 	}
 	twin_push(&a->abs_z, u);
-	twin_push(&a->mean_z, a->m_short);
-	twin_push(&a->spread, a->a_short);
+	twin_push(&a->mean_z, ms);
+	twin_push(&a->spread, as);
 	a->seen++;
 	return fmin(fmax(score, 0), 1);
 }
@@ -188,7 +200,8 @@ static void twin_save(const struct twin *w, struct sbuf *b)
 {
 	sbuf_u32(b, (uint32_t)w->n);
 	sbuf_u32(b, (uint32_t)w->pos);
-	sbuf_f64v(b, w->ring, (size_t)w->n);
+	for (int i = 0; i < w->n; i++)
+		sbuf_f64(b, w->ring[i]);
 }
 
 void anom_save(const struct anom *a, struct sbuf *b)
@@ -205,7 +218,7 @@ void anom_save(const struct anom *a, struct sbuf *b)
 
 static int cmp(const void *x, const void *y)
 {
-	double p = *(const double *)x, q = *(const double *)y;
+	float p = *(const float *)x, q = *(const float *)y;
 
 	return (p > q) - (p < q);
 }
@@ -214,9 +227,13 @@ static void twin_load(struct twin *w, struct sbuf_reader *r)
 {
 	w->n = (int)sbuf_get_u32_range(r, 0, ANOM_WIN);
 	w->pos = (int)sbuf_get_u32_range(r, 0, ANOM_WIN - 1);
-	sbuf_get_f64v(r, w->ring, (size_t)w->n);
-	memcpy(w->sorted, w->ring, sizeof(double) * (size_t)w->n);
-	qsort(w->sorted, (size_t)w->n, sizeof(double), cmp);
+	for (int i = 0; i < w->n; i++) {
+		double v = sbuf_get_f64(r);
+
+		w->ring[i] = (float)(isfinite(v) ? fq(v) : 0);
+	}
+	memcpy(w->sorted, w->ring, sizeof(float) * (size_t)w->n);
+	qsort(w->sorted, (size_t)w->n, sizeof(float), cmp);
 }
 
 int anom_load(struct anom *a, struct sbuf_reader *r)

@@ -30,7 +30,7 @@
 
 #define ANOM_WIN     1024
 #define ANOM_WARMUP  48
-#define ANOM_VERSION 1
+#define ANOM_VERSION 2 /* 2: windows stored as float */
 
 struct anom_parts {
 	double surprise, shift, variance;

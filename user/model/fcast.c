@@ -18,6 +18,7 @@
 #define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
 #define CAL_MIN	      16	  /* scores needed before empirical intervals */
 #define SCALE_WARM    10	  /* errors before the scale (and scores) mean anything */
+#define FCAST_HIST_CYCLES 2.2	  /* history: cycles of the longest detectable period */
 
 extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
     fcast_ensemble;
@@ -120,17 +121,18 @@ static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
 	params_defaults(&c->p);
 	/*
 	 * History: enough cycles of the longest season to average a noisy
-	 * seasonal profile (8 of a fixed period, 3 of the longest detectable
-	 * one), within FCAST_HIST_MAX.
+	 * seasonal profile (8 of a fixed period), or just over the two cycles
+	 * detecting the longest detectable one takes (FCAST_HIST_CYCLES),
+	 * within FCAST_HIST_MAX.
 	 */
-	want = c->p.season >= 2 ? 8 * c->p.season : (int)(3.3 * c->p.max_period);
+	want = c->p.season >= 2 ? 8 * c->p.season : (int)(FCAST_HIST_CYCLES * c->p.max_period);
 	c->cap = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
 	if (c->p.season > c->cap / 2)
 		c->p.season = 1; /* a fixed period longer than the history cannot be learnt */
 	c->t = -1;
 	c->next_detect = 32;
 	c->hist = calloc((size_t)c->cap, sizeof(*c->hist));
-	c->miss = calloc((size_t)c->cap, 1);
+	c->miss = calloc((size_t)c->cap / 8 + 1, 1);
 	if (c->p.season >= 2) {
 		c->periods[0] = c->p.season;
 		c->strength[0] = 1;
@@ -139,11 +141,19 @@ static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
 	return c->hist && c->miss ? 0 : -ENOMEM;
 }
 
+/* Store sample t (in the ring) and its missing flag. */
+static void ctx_set(struct fcast_ctx *c, int64_t t, double y, int missing)
+{
+	int64_t i = t % c->cap;
+
+	c->hist[i] = (float)fmin(fmax(y, -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
+	c->miss[i >> 3] = (uint8_t)((c->miss[i >> 3] & ~(1u << (i & 7))) | (missing ? 1u << (i & 7) : 0));
+}
+
 static void ctx_push(struct fcast_ctx *c, double y, int missing)
 {
 	c->t++;
-	c->hist[c->t % c->cap] = y;
-	c->miss[c->t % c->cap] = (uint8_t)missing;
+	ctx_set(c, c->t, y, missing);
 	if (c->n < c->cap)
 		c->n++;
 }
@@ -221,7 +231,7 @@ static int fcast_alloc(struct fcast *f)
 size_t fcast_memory_bytes(const struct fcast *f)
 {
 	size_t H = (size_t)f->H, A = (size_t)f->A;
-	size_t b = sizeof(*f) + (size_t)f->c.cap * (sizeof(*f->c.hist) + 1);
+	size_t b = sizeof(*f) + (size_t)f->c.cap * sizeof(*f->c.hist) + (size_t)f->c.cap / 8 + 1;
 
 	b += H * sizeof(double) * (2 + A) + H * sizeof(int64_t);
 	b += 2 * A * FCAST_CAL_WIN * sizeof(float);
@@ -624,8 +634,10 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	for (int k = c->n - 1; k >= 0; k--) {
 		int64_t i = (c->t - k) % c->cap;
 
+		uint8_t m = (uint8_t)fcast_ctx_missing(c, c->t - k);
+
 		sbuf_f64(b, c->hist[i]);
-		sbuf_put(b, &c->miss[i], 1);
+		sbuf_put(b, &m, 1);
 	}
 	sbuf_u32(b, (uint32_t)c->n_periods);
 	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {
@@ -684,10 +696,12 @@ static void load_ctx(struct fcast_ctx *c, struct sbuf_reader *r)
 	if (c->t < c->n - 1 || c->t > ((int64_t)1 << 50))
 		r->err = -EBADMSG;
 	for (int k = c->n - 1; k >= 0 && !r->err; k--) {
-		int64_t i = (c->t - k) % c->cap;
 
-		c->hist[i] = sbuf_get_f64(r);
-		sbuf_get(r, &c->miss[i], 1);
+		double v = sbuf_get_f64(r);
+		uint8_t m = 0;
+
+		sbuf_get(r, &m, 1);
+		ctx_set(c, c->t - k, isfinite(v) ? v : 0, m != 0);
 	}
 	c->n_periods = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
 	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {

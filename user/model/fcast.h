@@ -38,7 +38,7 @@
 #define FCAST_MAX_EXOG	  8
 #define FCAST_CAL_WIN	  512 /* scores per anchor horizon in the calibration window */
 #define FCAST_MAX_ANCHORS 16  /* calibrated (anchor) horizons at most */
-#define FCAST_VALUE_MAX	  1e100
+#define FCAST_VALUE_MAX	  1e38 /* modelling clips here: history is stored as float */
 
 /* Construction parameters (zero = default for every field). */
 struct fcast_params {
@@ -57,8 +57,8 @@ struct fcast_params {
 struct fcast_ctx {
 	struct fcast_params p;
 	int64_t t;     /* index of the newest sample (-1 before any) */
-	double *hist;  /* ring of cap values (missing ones imputed) */
-	uint8_t *miss; /* 1 where hist holds an imputed value */
+	float *hist;   /* ring of cap values (missing ones imputed) */
+	uint8_t *miss; /* bitmap: bit set where hist holds an imputed value */
 	int cap;       /* ring capacity */
 	int n;	       /* samples held (<= cap) */
 	int periods[FCAST_MAX_SEASONS];
@@ -75,6 +75,14 @@ static inline double fcast_ctx_back(const struct fcast_ctx *c, int k)
 	int64_t i = (c->t - k) % c->cap;
 
 	return c->hist[i < 0 ? i + c->cap : i];
+}
+
+/* 1 if the sample at time t (held in the ring) was missing (imputed). */
+static inline int fcast_ctx_missing(const struct fcast_ctx *c, int64_t t)
+{
+	int64_t i = t % c->cap;
+
+	return (c->miss[i >> 3] >> (i & 7)) & 1;
 }
 
 /* A model: a named table row of functions over an opaque state. */

@@ -116,7 +116,7 @@ static void ar_build(const struct arima *a, const struct fcast_ctx *c, const str
 		double y;
 
 		for (int k = 0; k <= L->p + d; k++)
-			bad |= c->miss[(t - k) % c->cap];
+			bad |= fcast_ctx_missing(c, t - k);
 		if (bad)
 			continue;
 		y = fcast_ctx_back(c, (int)(c->t - t)) -
@@ -314,7 +314,7 @@ static void ar_residuals(const struct arima *a, const struct fcast_ctx *c, int w
 		int bad = 0;
 
 		for (int k = 0; k <= a->p + 1; k++)
-			bad |= c->miss[(t - k) % c->cap];
+			bad |= fcast_ctx_missing(c, t - k);
 		if (bad)
 			continue;
 		for (int i = 0; i < a->p; i++)
@@ -362,7 +362,7 @@ static void ar_add_ma(struct arima *a, const struct fcast_ctx *c, int w, struct 
 		int bad = 0;
 
 		for (int k = 0; k <= p2 + 1; k++)
-			bad |= c->miss[(t - k) % c->cap];
+			bad |= fcast_ctx_missing(c, t - k);
 		if (bad)
 			continue;
 		for (int i = 0; i < p2; i++)

@@ -32,7 +32,7 @@ struct hw_state {
 	double l, b;
 	int np;
 	int p[FCAST_MAX_SEASONS];
-	double *s[FCAST_MAX_SEASONS];
+	float *s[FCAST_MAX_SEASONS]; /* float: a weekly season at 1-min steps is 10080 phases */
 };
 
 struct hw {
@@ -57,12 +57,12 @@ static int hw_state_copy(struct hw_state *dst, const struct hw_state *src)
 	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {
 		if (i < src->np && (!dst->s[i] || dst->p[i] != src->p[i])) {
 			free(dst->s[i]);
-			dst->s[i] = malloc((size_t)src->p[i] * sizeof(double));
+			dst->s[i] = malloc((size_t)src->p[i] * sizeof(float));
 			if (!dst->s[i])
 				return -ENOMEM;
 		}
 		if (i < src->np)
-			memcpy(dst->s[i], src->s[i], (size_t)src->p[i] * sizeof(double));
+			memcpy(dst->s[i], src->s[i], (size_t)src->p[i] * sizeof(float));
 	}
 	dst->l = src->l, dst->b = src->b, dst->np = src->np;
 	memcpy(dst->p, src->p, sizeof(dst->p));
@@ -87,7 +87,7 @@ static double hw_step(struct hw_state *st, const struct hw_par *k, int64_t t, do
 	st->l += k->phi * st->b + k->alpha * e;
 	st->b = k->phi * st->b + k->beta * e;
 	for (int i = 0; i < st->np; i++)
-		st->s[i][t % st->p[i]] += k->gamma * (i ? 0.5 : 1) * e;
+		st->s[i][t % st->p[i]] += (float)(k->gamma * (i ? 0.5 : 1) * e);
 	return e;
 }
 
@@ -132,19 +132,21 @@ static int smooth_profile(double *s, int p)
 static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0, const int *p,
 			 int np)
 {
-	double *cnt, mean = 0;
+	double *cnt, *acc, mean = 0;
+	int rc = 0;
 
 	hw_state_free(st);
 	st->np = np;
 	memcpy(st->p, p, sizeof(int) * (size_t)np);
 	for (int i = 0; i < n; i++)
 		mean += x[i] / n;
-	for (int s = 0; s < np; s++) {
-		st->s[s] = calloc((size_t)p[s], sizeof(double));
+	for (int s = 0; s < np && !rc; s++) {
+		st->s[s] = malloc((size_t)p[s] * sizeof(float));
+		acc = calloc((size_t)p[s], sizeof(double));
 		cnt = calloc((size_t)p[s], sizeof(double));
-		if (!st->s[s] || !cnt) {
-			free(cnt);
-			return -ENOMEM;
+		if (!st->s[s] || !acc || !cnt) {
+			rc = -ENOMEM;
+			goto next;
 		}
 		/* Phase means of what the shorter seasons leave unexplained. */
 		for (int i = 0; i < n; i++) {
@@ -153,15 +155,20 @@ static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0
 
 			for (int q = 0; q < s; q++)
 				r -= st->s[q][t % p[q]];
-			st->s[s][t % p[s]] += r;
+			acc[t % p[s]] += r;
 			cnt[t % p[s]] += 1;
 		}
 		for (int k = 0; k < p[s]; k++)
-			st->s[s][k] = cnt[k] > 0 ? st->s[s][k] / cnt[k] : 0;
+			acc[k] = cnt[k] > 0 ? acc[k] / cnt[k] : 0;
+		rc = smooth_profile(acc, p[s]);
+		for (int k = 0; k < p[s] && !rc; k++)
+			st->s[s][k] = (float)acc[k];
+next:
+		free(acc);
 		free(cnt);
-		if (smooth_profile(st->s[s], p[s]))
-			return -ENOMEM;
 	}
+	if (rc)
+		return rc;
 	st->l = np ? mean : x[0];
 	st->b = 0;
 	return 0;
@@ -213,7 +220,7 @@ static int hw_refit(struct hw *m, const struct fcast_ctx *c)
 		goto out;
 	fcast_ctx_copy(c, x, n);
 	for (int i = 0; i < n; i++)
-		miss[i] = c->miss[(t0 + i) % c->cap];
+		miss[i] = (uint8_t)fcast_ctx_missing(c, t0 + i);
 	if (hw_init_state(&init, x, n, t0, p, np))
 		goto out;
 	for (size_t a = 0; a < sizeof(hw_alpha) / sizeof(*hw_alpha); a++)
@@ -324,7 +331,8 @@ static void hw_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 	sbuf_u32(b, (uint32_t)m->st.np);
 	for (int i = 0; i < m->st.np; i++) {
 		sbuf_u32(b, (uint32_t)m->st.p[i]);
-		sbuf_f64v(b, m->st.s[i], (size_t)m->st.p[i]);
+		for (int k = 0; k < m->st.p[i]; k++)
+			sbuf_f64(b, m->st.s[i][k]);
 	}
 	sbuf_u32(b, m->gen);
 	sbuf_i64(b, m->next_fit);
@@ -344,10 +352,14 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 	m->st.np = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
 	for (int i = 0; i < m->st.np && !r->err; i++) {
 		m->st.p[i] = (int)sbuf_get_u32_range(r, 2, (uint32_t)c->cap);
-		m->st.s[i] = calloc((size_t)m->st.p[i], sizeof(double));
+		m->st.s[i] = calloc((size_t)m->st.p[i], sizeof(float));
 		if (!m->st.s[i])
 			return -ENOMEM;
-		sbuf_get_f64v(r, m->st.s[i], (size_t)m->st.p[i]);
+		for (int k = 0; k < m->st.p[i] && !r->err; k++) {
+			double v = sbuf_get_f64(r);
+
+			m->st.s[i][k] = (float)(isfinite(v) ? fmin(fmax(v, -1e38), 1e38) : 0);
+		}
 	}
 	m->gen = sbuf_get_u32(r);
 	m->next_fit = sbuf_get_i64(r);
@@ -357,7 +369,7 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 const struct fcast_ops fcast_holt_winters = {
     .name = "holt_winters",
-    .version = 1,
+    .version = 2,
     .create = hw_create,
     .destroy = hw_destroy,
     .update = hw_update,

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,11 +27,23 @@
 #define RNN_MOM	   0.002 /* decay of the standardising moments */
 #define RNN_SEED   0x9e3779b97f4a7c15ull
 
-struct rnn {
-	int nz;				 /* non-zeros of w, as (row, col, value) */
+/*
+ * The fixed random weights: the same for every series (one seed), so built
+ * once per process and shared read-only (pthread_once) - 13 kB less per
+ * series.
+ */
+struct rnn_res {
+	int nz; /* non-zeros of w, as (row, col, value) */
 	short nz_i[RNN_UNITS * RNN_UNITS], nz_j[RNN_UNITS * RNN_UNITS];
 	double nz_v[RNN_UNITS * RNN_UNITS];
-	double win[RNN_UNITS * RNN_IN]; /* regenerated, not saved */
+	double win[RNN_UNITS * RNN_IN];
+};
+
+static struct rnn_res rnn_res;
+static pthread_once_t rnn_res_once = PTHREAD_ONCE_INIT;
+
+struct rnn {
+	const struct rnn_res *res;
 	double x[RNN_UNITS];
 	double wout[RNN_D];
 	double P[RNN_D * RNN_D];
@@ -48,8 +61,9 @@ static double rnn_rand(uint64_t *s)
 }
 
 /* Deterministic reservoir: 20% dense, scaled to spectral radius RNN_RHO. */
-static void rnn_weights(struct rnn *r)
+static void rnn_weights(void)
 {
+	struct rnn_res *r = &rnn_res;
 	uint64_t s = RNN_SEED;
 	double v[RNN_UNITS], nv[RNN_UNITS], norm = 0, w[RNN_UNITS * RNN_UNITS];
 
@@ -103,7 +117,8 @@ static void *rnn_create(const struct fcast_ctx *c)
 
 	if (!r)
 		return NULL;
-	rnn_weights(r);
+	pthread_once(&rnn_res_once, rnn_weights);
+	r->res = &rnn_res;
 	rnn_reset_rls(r);
 	r->var = 1;
 	return r;
@@ -179,10 +194,10 @@ static void rnn_step(const struct rnn *r, double *x, const double *u)
 	for (int i = 0; i < RNN_UNITS; i++) {
 		a[i] = 0;
 		for (int j = 0; j < RNN_IN; j++)
-			a[i] += r->win[i * RNN_IN + j] * u[j];
+			a[i] += r->res->win[i * RNN_IN + j] * u[j];
 	}
-	for (int k = 0; k < r->nz; k++)
-		a[r->nz_i[k]] += r->nz_v[k] * x[r->nz_j[k]];
+	for (int k = 0; k < r->res->nz; k++)
+		a[r->res->nz_i[k]] += r->res->nz_v[k] * x[r->res->nz_j[k]];
 	for (int i = 0; i < RNN_UNITS; i++)
 		x[i] = rnn_tanh(a[i]);
 }

@@ -21,9 +21,10 @@
  * model state instead of from nothing.
  *
  * Memory per metric is bounded (history ring of at most FCAST_HIST_MAX
- * samples plus fixed model state): about 0.5 MB and 43 us of CPU per update
- * at max_horizon 12, 1.2 MB and 128 us at the default 60 (ensemble).  A
- * profile is not thread-safe: one thread at a time.  Every number it returns
+ * floats, calibration at anchor horizons, fixed model state): about 265 kB
+ * and 55 us of CPU per update at the default max_horizon 60 (ensemble), a
+ * 9-metric profile within PROFILE_MEMORY_BUDGET (profile_memory_bytes()).
+ * A profile is not thread-safe: one thread at a time.  Every number it returns
  * is finite.
  */
 #ifndef PRESAGE_MODEL_PROFILE_H
@@ -35,7 +36,16 @@
 #include "model/fp.h"
 
 #define PROFILE_MAX_METRICS 16
-#define PROFILE_VERSION	    1
+#define PROFILE_VERSION	    2
+/*
+ * Heap budget of one profile at the daemon's defaults (9 metrics, ensemble,
+ * one-minute steps, max_horizon 60) once daily and weekly seasons are
+ * learnt; tests/unit/test_fp.c holds profile_memory_bytes() to it.
+ */
+#define PROFILE_MEMORY_BUDGET (2560u << 10)
+/* Of which the seasonal state the models grow on learning a daily and a
+ * weekly season at one-minute steps (Holt-Winters: a float per phase). */
+#define PROFILE_SEASON_BYTES(n_metrics) ((size_t)(n_metrics) * (10080 + 1440) * sizeof(float))
 #define PROFILE_FP_EVERY    60 /* steps between fingerprint refreshes */
 
 struct profile_metric {
