@@ -127,6 +127,14 @@ static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
 	 */
 	want = c->p.season >= 2 ? 8 * c->p.season : (int)(FCAST_HIST_CYCLES * c->p.max_period);
 	c->cap = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
+	/*
+	 * Periodic work (refits, season detection) every eighth of 3.3 longest
+	 * periods (of 8 cycles of a fixed one), within 128..FCAST_HIST_MAX/8,
+	 * whatever the history length: refits follow drift at the same pace.
+	 */
+	want = c->p.season >= 2 ? 8 * c->p.season : (int)(3.3 * c->p.max_period);
+	want = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
+	c->every = want / 8;
 	if (c->p.season > c->cap / 2)
 		c->p.season = 1; /* a fixed period longer than the history cannot be learnt */
 	c->t = -1;
@@ -169,7 +177,7 @@ static void ctx_detect(struct fcast_ctx *c)
 {
 	int periods[FCAST_MAX_SEASONS] = {0}, np;
 	double strength[FCAST_MAX_SEASONS] = {0}, *x;
-	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64, grow = (c->t + 1) / 4;
+	int64_t every = c->every > 64 ? c->every : 64, grow = (c->t + 1) / 4;
 
 	if (c->p.season != 0 || c->t < c->next_detect)
 		return;

@@ -8,7 +8,7 @@
  * is filtered over the history window and the set minimising the one-step
  * plus multi-step error wins; the state is then re-run over the window.
  * Refits happen on a doubling schedule while history grows, then every
- * cap/8 steps, and at once when the detected seasons change.  Between
+ * c->every steps, and at once when the detected seasons change.  Between
  * refits each update is O(1).
  */
 #include "model/fcast.h"
@@ -32,7 +32,7 @@ struct hw_state {
 	double l, b;
 	int np;
 	int p[FCAST_MAX_SEASONS];
-	float *s[FCAST_MAX_SEASONS]; /* float: a weekly season at 1-min steps is 10080 phases */
+	double *s[FCAST_MAX_SEASONS];
 };
 
 struct hw {
@@ -57,12 +57,16 @@ static int hw_state_copy(struct hw_state *dst, const struct hw_state *src)
 	for (int i = 0; i < FCAST_MAX_SEASONS; i++) {
 		if (i < src->np && (!dst->s[i] || dst->p[i] != src->p[i])) {
 			free(dst->s[i]);
-			dst->s[i] = malloc((size_t)src->p[i] * sizeof(float));
+			dst->s[i] = malloc((size_t)src->p[i] * sizeof(double));
 			if (!dst->s[i])
 				return -ENOMEM;
 		}
-		if (i < src->np)
-			memcpy(dst->s[i], src->s[i], (size_t)src->p[i] * sizeof(float));
+		if (i < src->np) {
+			memcpy(dst->s[i], src->s[i], (size_t)src->p[i] * sizeof(double));
+		} else { /* a season dst no longer has: do not keep its array */
+			free(dst->s[i]);
+			dst->s[i] = NULL;
+		}
 	}
 	dst->l = src->l, dst->b = src->b, dst->np = src->np;
 	memcpy(dst->p, src->p, sizeof(dst->p));
@@ -87,7 +91,7 @@ static double hw_step(struct hw_state *st, const struct hw_par *k, int64_t t, do
 	st->l += k->phi * st->b + k->alpha * e;
 	st->b = k->phi * st->b + k->beta * e;
 	for (int i = 0; i < st->np; i++)
-		st->s[i][t % st->p[i]] += (float)(k->gamma * (i ? 0.5 : 1) * e);
+		st->s[i][t % st->p[i]] += k->gamma * (i ? 0.5 : 1) * e;
 	return e;
 }
 
@@ -141,7 +145,7 @@ static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0
 	for (int i = 0; i < n; i++)
 		mean += x[i] / n;
 	for (int s = 0; s < np && !rc; s++) {
-		st->s[s] = malloc((size_t)p[s] * sizeof(float));
+		st->s[s] = malloc((size_t)p[s] * sizeof(double));
 		acc = calloc((size_t)p[s], sizeof(double));
 		cnt = calloc((size_t)p[s], sizeof(double));
 		if (!st->s[s] || !acc || !cnt) {
@@ -162,7 +166,7 @@ static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0
 			acc[k] = cnt[k] > 0 ? acc[k] / cnt[k] : 0;
 		rc = smooth_profile(acc, p[s]);
 		for (int k = 0; k < p[s] && !rc; k++)
-			st->s[s][k] = (float)acc[k];
+			st->s[s][k] = (double)acc[k];
 next:
 		free(acc);
 		free(cnt);
@@ -295,7 +299,7 @@ static void hw_update(void *p, const struct fcast_ctx *c, double y, int missing)
 		m->next_fit = c->t;
 	m->gen = c->season_gen;
 	if (c->t >= m->next_fit) {
-		int64_t every = c->cap / 8 > 256 ? c->cap / 8 : 256;
+		int64_t every = c->every > 256 ? c->every : 256;
 
 		m->next_fit = c->n < c->cap ? (c->t + 1) * 2 : c->t + every;
 		if (m->next_fit > c->t + every)
@@ -352,13 +356,13 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 	m->st.np = (int)sbuf_get_u32_range(r, 0, FCAST_MAX_SEASONS);
 	for (int i = 0; i < m->st.np && !r->err; i++) {
 		m->st.p[i] = (int)sbuf_get_u32_range(r, 2, (uint32_t)c->cap);
-		m->st.s[i] = calloc((size_t)m->st.p[i], sizeof(float));
+		m->st.s[i] = calloc((size_t)m->st.p[i], sizeof(double));
 		if (!m->st.s[i])
 			return -ENOMEM;
 		for (int k = 0; k < m->st.p[i] && !r->err; k++) {
 			double v = sbuf_get_f64(r);
 
-			m->st.s[i][k] = (float)(isfinite(v) ? fmin(fmax(v, -1e38), 1e38) : 0);
+			m->st.s[i][k] = (double)(isfinite(v) ? fmin(fmax(v, -1e300), 1e300) : 0);
 		}
 	}
 	m->gen = sbuf_get_u32(r);
@@ -369,7 +373,7 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 const struct fcast_ops fcast_holt_winters = {
     .name = "holt_winters",
-    .version = 2,
+    .version = 1,
     .create = hw_create,
     .destroy = hw_destroy,
     .update = hw_update,
