@@ -244,8 +244,8 @@ static void test_profile_memory_seasons(void **state)
 
 		assert_int_equal(profile_update(p, &y), 0);
 	}
-	assert_true(profile_memory_bytes(p) >= before + 144 * sizeof(float));
-	assert_true(profile_memory_bytes(p) <= before + (1008 + 144) * sizeof(float) + 4096);
+	assert_true(profile_memory_bytes(p) >= before + 144 * sizeof(double));
+	assert_true(profile_memory_bytes(p) <= before + (1008 + 144) * sizeof(double) + 4096);
 	profile_free(p);
 }
 

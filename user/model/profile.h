@@ -21,8 +21,8 @@
  * model state instead of from nothing.
  *
  * Memory per metric is bounded (history ring of at most FCAST_HIST_MAX
- * floats, calibration at anchor horizons, fixed model state): about 265 kB
- * and 55 us of CPU per update at the default max_horizon 60 (ensemble), a
+ * floats, calibration at anchor horizons, fixed model state): about 355 kB
+ * and 50 us of CPU per update at the default max_horizon 60 (ensemble), a
  * 9-metric profile within PROFILE_MEMORY_BUDGET (profile_memory_bytes()).
  * A profile is not thread-safe: one thread at a time.  Every number it returns
  * is finite.
@@ -42,10 +42,10 @@
  * one-minute steps, max_horizon 60) once daily and weekly seasons are
  * learnt; tests/unit/test_fp.c holds profile_memory_bytes() to it.
  */
-#define PROFILE_MEMORY_BUDGET (2560u << 10)
+#define PROFILE_MEMORY_BUDGET (3328u << 10)
 /* Of which the seasonal state the models grow on learning a daily and a
- * weekly season at one-minute steps (Holt-Winters: a float per phase). */
-#define PROFILE_SEASON_BYTES(n_metrics) ((size_t)(n_metrics) * (10080 + 1440) * sizeof(float))
+ * weekly season at one-minute steps (Holt-Winters: a double per phase). */
+#define PROFILE_SEASON_BYTES(n_metrics) ((size_t)(n_metrics) * (10080 + 1440) * sizeof(double))
 #define PROFILE_FP_EVERY    60 /* steps between fingerprint refreshes */
 
 struct profile_metric {
