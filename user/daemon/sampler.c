@@ -441,8 +441,9 @@ int sampler_init(struct daemon *d)
 
 void sampler_fini(struct daemon *d)
 {
-	registry_free(d->reg);
+	/* The client first: cancelling its requests calls back into the registry. */
 	docker_client_free(d->docker);
+	registry_free(d->reg);
 	req_free(d->req);
 	tele_free(d->tele);
 	cgfs_free(d->cgfs);
