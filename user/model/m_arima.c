@@ -50,6 +50,7 @@ struct ar_layout {
 	const int *per;
 	int q;		    /* MA terms: residual lags appended last */
 	const double *elag; /* elag[0] = residual at t-1 */
+	const double *cs;   /* cos, sin of each season's phase at t (NULL: computed) */
 };
 
 static int ar_cols(const struct ar_layout *L)
@@ -67,8 +68,9 @@ static void ar_row(const struct ar_layout *L, int64_t t, const double *lag, cons
 	for (int i = 0; i < L->p; i++)
 		row[c++] = lag[i];
 	for (int s = 0; s < L->np; s++) {
-		double th = 2 * M_PI * (double)(t % L->per[s]) / L->per[s];
-		double c1 = cos(th), s1 = sin(th), ck = c1, sk = s1;
+		double th = L->cs ? 0 : 2 * M_PI * (double)(t % L->per[s]) / L->per[s];
+		double c1 = L->cs ? L->cs[2 * s] : cos(th), s1 = L->cs ? L->cs[2 * s + 1] : sin(th);
+		double ck = c1, sk = s1;
 
 		for (int k = 1; k <= L->K; k++) {
 			double nc;
@@ -524,8 +526,8 @@ static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int
 			   double *out)
 {
 	double lag[AR_PMAX], row[AR_MMAX], level = fcast_ctx_back(c, back), x[FCAST_MAX_EXOG];
-	double el[AR_QMAX] = {0};
-	struct ar_layout L = {a->p, a->K, a->np, a->nx, a->per, a->q, el};
+	double el[AR_QMAX] = {0}, cs[2 * FCAST_MAX_SEASONS], step[2 * FCAST_MAX_SEASONS];
+	struct ar_layout L = {a->p, a->K, a->np, a->nx, a->per, a->q, el, cs};
 	int m = ar_cols(&L);
 
 	if (!a->fitted || c->n - back < a->p + a->d + 1) {
@@ -540,10 +542,25 @@ static void ar_forecast_at(const struct arima *a, const struct fcast_ctx *c, int
 	/* Residuals are known at the newest origin only; future ones are 0. */
 	if (back == 0)
 		memcpy(el, a->e_hist, sizeof(el));
+	/* Season phases of the future steps: rotated on, not recomputed. */
+	for (int s = 0; s < a->np; s++) {
+		double th = 2 * M_PI * (double)((c->t - back + 1) % a->per[s]) / a->per[s];
+
+		cs[2 * s] = cos(th);
+		cs[2 * s + 1] = sin(th);
+		step[2 * s] = cos(2 * M_PI / a->per[s]);
+		step[2 * s + 1] = sin(2 * M_PI / a->per[s]);
+	}
 	for (int j = 1; j <= h; j++) {
 		double yd = 0;
 
 		ar_row(&L, c->t - back + j, lag, x, row);
+		for (int s = 0; s < a->np; s++) {
+			double c0 = cs[2 * s], s0 = cs[2 * s + 1];
+
+			cs[2 * s] = c0 * step[2 * s] - s0 * step[2 * s + 1];
+			cs[2 * s + 1] = s0 * step[2 * s] + c0 * step[2 * s + 1];
+		}
 		memmove(el + 1, el, sizeof(double) * (AR_QMAX - 1));
 		el[0] = 0;
 		for (int i = 0; i < m; i++)

@@ -56,6 +56,12 @@ static const struct fcast_ops *const ens_members[ENS_MAX] = {
     &fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
 };
 
+/* Per-horizon blend of anchor quantities: anchors k0/k1 and k1's weight. */
+struct ens_blend {
+	int k0, k1;
+	double a;
+};
+
 struct ens {
 	int k, H, A;
 	int anchor[FCAST_MAX_ANCHORS];
@@ -63,6 +69,7 @@ struct ens {
 	void *m[ENS_MAX];
 	double *cur;		 /* ENS_MAX x H forecasts of the newest origin */
 	double *comb;		 /* H combined forecasts of the newest origin */
+	struct ens_blend *bl;	 /* H: each horizon's anchors (fcast_anchor_interp) */
 	double *path;		 /* ENS_MAX x (H + ENS_REFRESH) full forecasts from path_t */
 	int64_t path_t;		 /* origin of path, -1 = none */
 	float *pend;		 /* ENS_SLOTS x H origins x A anchors */
@@ -86,6 +93,7 @@ static void ens_destroy(void *p)
 			e->ops[i]->destroy(e->m[i]);
 	free(e->cur);
 	free(e->comb);
+	free(e->bl);
 	free(e->path);
 	free(e->pend);
 	free(e->pend_t);
@@ -105,6 +113,7 @@ static size_t ens_mem(const void *p, const struct fcast_ctx *c)
 	size_t H = (size_t)e->H, A = (size_t)e->A, b = sizeof(*e);
 
 	b += (ENS_MAX + 1 + 2) * H * sizeof(double) + H * sizeof(int64_t);
+	b += H * sizeof(struct ens_blend);
 	b += e->path ? ENS_MAX * (H + ENS_REFRESH) * sizeof(double) : 0;
 	b += ENS_SLOTS * H * A * sizeof(float) + ENS_SLOTS * A * (sizeof(double) + sizeof(int));
 	b += A * (ENS_D + ENS_D * ENS_D) * sizeof(double) + A * sizeof(int64_t);
@@ -133,6 +142,7 @@ static void *ens_create(const struct fcast_ctx *c)
 	A = (size_t)e->A;
 	e->cur = calloc(ENS_MAX * H, sizeof(double));
 	e->comb = calloc(H, sizeof(double));
+	e->bl = calloc(H, sizeof(*e->bl));
 	e->path = H > ENS_FRESH ? calloc(ENS_MAX * (H + ENS_REFRESH), sizeof(double)) : NULL;
 	e->path_t = -1;
 	e->pend = calloc(ENS_SLOTS * H * A, sizeof(float));
@@ -144,11 +154,14 @@ static void *ens_create(const struct fcast_ctx *c)
 	e->sw = calloc(A * ENS_D, sizeof(double));
 	e->sP = calloc(A * ENS_D * ENS_D, sizeof(double));
 	e->sn = calloc(A, sizeof(int64_t));
-	if (!e->cur || !e->comb || (H > ENS_FRESH && !e->path) || !e->pend || !e->pend_t || !e->mse || !e->nerr || !e->pend_y ||
+	if (!e->cur || !e->comb || !e->bl || (H > ENS_FRESH && !e->path) || !e->pend || !e->pend_t || !e->mse || !e->nerr || !e->pend_y ||
 	    !e->pend_s || !e->sw || !e->sP || !e->sn)
 		goto fail;
-	for (size_t i = 0; i < H; i++)
+	for (size_t i = 0; i < H; i++) {
 		e->pend_t[i] = -1;
+		fcast_anchor_interp(e->anchor, e->A, (int)i + 1, &e->bl[i].k0, &e->bl[i].k1,
+				    &e->bl[i].a);
+	}
 	for (size_t k = 0; k < A; k++)
 		stack_reset(e->sP + k * ENS_D * ENS_D);
 	e->cached_t = -1;
@@ -290,18 +303,9 @@ static int use_stack(const struct ens *e, int k)
 	       e->mse[ENS_STACK * e->A + k] < e->mse[ENS_AVG * e->A + k];
 }
 
-/* Per-horizon blend of anchor quantities: anchors k0/k1 and k1's weight. */
-struct ens_blend {
-	int k0, k1;
-	double a;
-};
-
 static struct ens_blend ens_blend_at(const struct ens *e, int h)
 {
-	struct ens_blend b;
-
-	fcast_anchor_interp(e->anchor, e->A, h < e->H ? h : e->H, &b.k0, &b.k1, &b.a);
-	return b;
+	return e->bl[(h < e->H ? h : e->H) - 1];
 }
 
 /* Weighted average at horizon index j of f[i * stride + j] with anchor weights W. */
