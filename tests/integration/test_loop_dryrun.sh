@@ -29,8 +29,8 @@ state() {
 }
 before=$(state)
 
-PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "policy": { "default": "predictive" }, "actuation": { "cooldown_seconds": 2 } }' --dry-run ||
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "policy": { "default": "predictive", "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' --dry-run ||
 	{ tap_fail "presaged --dry-run starts"; tap_done; exit 1; }
 loop_load "$port" "$tmp/load.csv" --shape 20,20,100,180,260,260,260,260,260,260,260,260 \
 	--step-ms 2000 --max-requests 20000

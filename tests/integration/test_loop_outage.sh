@@ -21,8 +21,8 @@ cleanup_push "rm -rf '$tmp'"
 
 port=$((20000 + RANDOM % 20000))
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
-PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "policy": { "default": "predictive" }, "actuation": { "cooldown_seconds": 2 } }' ||
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "policy": { "default": "predictive", "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' ||
 	{ tap_fail "presaged starts"; tap_done; exit 1; }
 seq_of() { pg status -o json | jq -r '.snapshot_seq // 0'; }
 sleep 4

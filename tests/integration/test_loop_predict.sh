@@ -35,8 +35,8 @@ port=$((20000 + RANDOM % 20000))
 common=(presage.enable=true presage.min=1 presage.max=4 presage.capacity=100)
 loop_web web-r-1 "$port" web-r "${common[@]}" presage.policy=reactive
 loop_web web-p-1 $((port + 1)) web-p "${common[@]}" presage.policy=predictive
-PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "engine": { "model": "'"${LOOP_MODEL:-ensemble}"'" }, "actuation": { "cooldown_seconds": 2 } }' || { tap_fail "presaged starts"; tap_done; exit 1; }
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "engine": { "model": "'"${LOOP_MODEL:-ensemble}"'" }, "policy": { "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' || { tap_fail "presaged starts"; tap_done; exit 1; }
 
 STEP_AT=16 RAMP_S=16 # seconds into the shape: the load step, and the ramp's length to the peak
 shape=$(awk -v a=$STEP_AT -v r=$RAMP_S 'BEGIN {

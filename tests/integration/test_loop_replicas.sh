@@ -28,8 +28,8 @@ dk run -d --network none --name lone --label presage.cpu.max=1 "$LOOP_IMAGE" sle
 untouched() { dk ps -a --filter label=presage.service=other -q; dk inspect -f '{{.Name}} {{.State.Pid}} {{.State.StartedAt}} {{.HostConfig.NanoCpus}}' other-1 lone; }
 before=$(untouched)
 
-PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "policy": { "default": "predictive" }, "actuation": { "cooldown_seconds": 2 } }' ||
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "policy": { "default": "predictive", "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' ||
 	{ tap_fail "presaged starts"; tap_done; exit 1; }
 sleep 5 # a few model steps of the idle group first
 

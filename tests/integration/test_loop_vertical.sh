@@ -39,8 +39,8 @@ pid0=$(dk inspect -f '{{.State.Pid}}' hot)
 start0=$(dk inspect -f '{{.State.StartedAt}}' hot)
 by0=$(dk inspect -f '{{.State.Pid}} {{.State.StartedAt}} {{.HostConfig.NanoCpus}}' bystander)
 
-PRESAGE_TIME_SCALE=60 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "actuation": { "cooldown_seconds": 2 } }' || { tap_fail "presaged starts"; tap_done; exit 1; }
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "policy": { "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' || { tap_fail "presaged starts"; tap_done; exit 1; }
 
 # Raised: above the starting 0.3 cores while it spins.
 peak=0 q_hot=0

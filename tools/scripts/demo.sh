@@ -71,11 +71,11 @@ dk run -d --network host --name "web-$RUN-1" --stop-timeout 2 \
 season=$(awk -v m="$ROW_MS" 'BEGIN { printf "%g", 1440 * m / 1000 }')
 cat >"$tmp/presage.json" <<EOF
 { "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
-  "engine": { "season": $season },
+  "engine": { "season": $season }, "policy": { "time_scale": 60 },
   "actuation": { "cooldown_seconds": 5 } }
 EOF
 sock=$tmp/presage.sock
-PRESAGE_TIME_SCALE=60 "$B/presaged" --config "$tmp/presage.json" --socket "$sock" \
+"$B/presaged" --config "$tmp/presage.json" --socket "$sock" \
 	--state-dir "$tmp/state" --listen "127.0.0.1:$((port + 1))" --docker-host "$DOCKERD_HOST" \
 	2>"$tmp/presaged.log" &
 pd=$!

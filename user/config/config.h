@@ -70,6 +70,7 @@ struct presage_config {
 	} engine;
 	struct {
 		char default_policy[32];
+		double time_scale;     /* policy clock speed-up (tests, demos); 1 = real time */
 	} policy;
 	struct {
 		double cooldown_seconds;

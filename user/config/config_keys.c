@@ -125,6 +125,9 @@ const struct cfg_key cfg_root_keys[] = {
 	  .help = "season length in seconds (0 = detect)" },
 	{ "policy.default", CFG_T_ENUM, 0, 0, "predictive", ROOT(policy.default_policy),
 	  .choices = policies, .help = "scaling policy of services that name none" },
+	{ "policy.time_scale", CFG_T_NUM, 1, 3600, "1", ROOT(policy.time_scale),
+	  .help = "the policies' clock runs this many times faster than wall time (compressed "
+		  "replays and demos; 1 in production)" },
 	{ "actuation.cooldown_seconds", CFG_T_NUM, 0, 3600, "30", ROOT(actuation.cooldown_seconds),
 	  .help = "least time between two actions on one service" },
 	{ "actuation.max_actions_per_minute", CFG_T_INT, 1, 600, "30",

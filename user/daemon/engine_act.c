@@ -29,7 +29,7 @@ struct registry *engine_registry;
  * Policy clock.  The policies count HPA's periods (15 s scale-up period,
  * 300 s scale-down window) in the seconds of policy_input.now, as the
  * simulator counts them in trace time.  A daemon fed a time-compressed load
- * (integration tests, `make demo`) sets PRESAGE_TIME_SCALE=k (1..3600): one
+ * (integration tests, `make demo`) sets policy.time_scale=k (1..3600): one
  * wall-clock second then counts as k seconds for the policy, and the
  * scale-down window is read from the forecast path over the compressed
  * window.  Unset or 1: wall-clock time, the production setting.
@@ -304,24 +304,12 @@ static bool docker_answers(const struct presage_config *cfg)
 	return ok;
 }
 
-/* PRESAGE_TIME_SCALE (see time_scale); anything unparsable is 1 with a warning. */
+/* policy.time_scale (see time_scale). */
 static void read_time_scale(void)
 {
-	const char *v = getenv("PRESAGE_TIME_SCALE");
-	char *end;
-	double k;
-
-	time_scale = 1.0;
-	if (!v || !*v)
-		return;
-	k = strtod(v, &end);
-	if (*end || !(k >= 1 && k <= 3600)) {
-		log_warn("ignoring PRESAGE_TIME_SCALE=\"%s\": expected a number 1..3600", v);
-		return;
-	}
-	time_scale = k;
-	if (k > 1)
-		log_info("policy clock runs %gx wall-clock time (PRESAGE_TIME_SCALE)", k);
+	time_scale = engine.cfg->policy.time_scale >= 1 ? engine.cfg->policy.time_scale : 1.0;
+	if (time_scale > 1)
+		log_info("policy clock runs %gx wall-clock time (policy.time_scale)", time_scale);
 }
 
 void engine_act_open(void)

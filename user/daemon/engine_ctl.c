@@ -175,9 +175,14 @@ static void explain_fields(cJSON *o, const struct snapshot *s, const struct cont
 			   void *ctx)
 {
 	struct insight *ins = engine_insight_acquire();
-	const struct ginsight *g = c ? engine_insight_find(ins, c->service[0] ? c->service : c->id)
-				     : NULL;
+	const cJSON *target = cJSON_GetObjectItemCaseSensitive(o, "target");
+	const struct ginsight *g;
 
+	/* A container answers through its group; a bare name may be the service itself. */
+	if (c)
+		g = engine_insight_find(ins, c->service[0] ? c->service : c->id);
+	else
+		g = cJSON_IsString(target) ? engine_insight_find(ins, target->valuestring) : NULL;
 	if (g && g->has_decision) {
 		cJSON_ReplaceItemInObject(o, "decision", decision_json(g));
 		cJSON_ReplaceItemInObject(o, "source", cJSON_CreateString("engine"));
