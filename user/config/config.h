@@ -67,6 +67,7 @@ struct presage_config {
 		char model[32];
 		double coverage;       /* prediction interval coverage */
 		double season;         /* seconds, 0 = detect */
+		int max_models;        /* groups with a behavioural model at once */
 	} engine;
 	struct {
 		char default_policy[32];

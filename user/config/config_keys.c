@@ -123,6 +123,8 @@ const struct cfg_key cfg_root_keys[] = {
 	  .help = "coverage of the forecast prediction interval" },
 	{ "engine.season", CFG_T_NUM, 0, 604800, "0", ROOT(engine.season),
 	  .help = "season length in seconds (0 = detect)" },
+	{ "engine.max_models", CFG_T_INT, 1, 4096, "128", ROOT(engine.max_models),
+	  .help = "most services/containers modelled at once (about 3.3 MB each)" },
 	{ "policy.default", CFG_T_ENUM, 0, 0, "predictive", ROOT(policy.default_policy),
 	  .choices = policies, .help = "scaling policy of services that name none" },
 	{ "policy.time_scale", CFG_T_NUM, 1, 3600, "1", ROOT(policy.time_scale),

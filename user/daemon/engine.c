@@ -218,7 +218,7 @@ static size_t count_profiles(void)
  * Learn the steps that closed, then refresh forecasts and anomaly scores.
  * A group gets its profile once it has lived ENGINE_MIN_STEPS steps (short
  * lived cgroups never cost a model) and while fewer than
- * ENGINE_MAX_PROFILES exist; it then learns the whole series it already has.
+ * engine.max_models exist; it then learns the whole series it already has.
  */
 static void learn(struct group *g, int closed)
 {
@@ -227,7 +227,8 @@ static void learn(struct group *g, int closed)
 	double vals[SM__COUNT];
 
 	if (!g->prof) {
-		if (se->len < ENGINE_MIN_STEPS || count_profiles() >= ENGINE_MAX_PROFILES)
+		if (se->len < ENGINE_MIN_STEPS ||
+		    count_profiles() >= (size_t)engine.cfg->engine.max_models)
 			return;
 		if (!(g->prof = open_profile(g)))
 			return;

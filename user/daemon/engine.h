@@ -24,7 +24,6 @@
 #include <stdint.h>
 
 #define ENGINE_MAX_GROUPS   512
-#define ENGINE_MAX_PROFILES 256 /* groups with a behavioural model at once */
 #define ENGINE_MIN_STEPS    3   /* model steps a group lives before it gets one */
 #define ENGINE_HORIZONS     3   /* 1 step, 5 steps, the group's lead time */
 #define ENGINE_PATH         60  /* steps of forecast path kept for `presage forecast` */
