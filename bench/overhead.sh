@@ -32,7 +32,7 @@ stop_loader() {
 	wait "$LOADER_PID" 2>/dev/null
 	LOADER_PID=
 }
-trap stop_loader EXIT
+trap 'stop_loader; stop_runqlat' EXIT
 
 # start_loader [ARGS...] : attach everything; returns once attached.
 start_loader() {
@@ -63,17 +63,34 @@ msg_s() { # seconds for the messaging run
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 spread() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo ".." hi }'; }
 
-# measure NAME FUNC : interleaved runs, then the summary lines.  Besides the
-# ratio of medians, the median of the per-pair ratios (each "with" run over
-# the "without" run next to it) is printed: it cancels slow drift in load.
+# The reference point: libbpf-tools' runqlat (Debian libbpf-tools), alone.
+RUNQLAT_PID=
+start_runqlat() {
+	runqlat 3600 1 >/dev/null 2>&1 &
+	RUNQLAT_PID=$!
+	sleep 2 # attached well before the measured run
+}
+stop_runqlat() {
+	[ -n "$RUNQLAT_PID" ] || return 0
+	kill -INT "$RUNQLAT_PID" 2>/dev/null
+	wait "$RUNQLAT_PID" 2>/dev/null
+	RUNQLAT_PID=
+}
+
+# measure NAME FUNC [START STOP] : interleaved runs without and with what
+# START attaches (default: presage's telemetry), then the summary lines.
+# Besides the ratio of medians, the median of the per-pair ratios (each
+# "with" run over the "without" run next to it) is printed: it cancels slow
+# drift in load.
 measure() {
-	local name=$1 fn=$2 i a b off=() on=() ratios=() m0 m1
+	local name=$1 fn=$2 up=${3:-start_loader} down=${4:-stop_loader}
+	local i a b off=() on=() ratios=() m0 m1
 	for ((i = 0; i < RUNS; i++)); do
 		if ((i % 2 == 0)); then
 			a=$($fn)
-			start_loader; b=$($fn); stop_loader
+			$up; b=$($fn); $down
 		else
-			start_loader; b=$($fn); stop_loader
+			$up; b=$($fn); $down
 			a=$($fn)
 		fi
 		off+=("$a") on+=("$b")
@@ -127,6 +144,11 @@ for _ in range(n):
 t.join()
 PY
 }
+
+if command -v runqlat >/dev/null; then
+	echo "# for scale, in the same run: libbpf-tools runqlat alone"
+	measure "pipe, runqlat alone" pipe_us start_runqlat stop_runqlat
+fi
 
 echo "# BPF time inside one pipe round trip, from the kernel's own run statistics"
 echo "# (includes the statistics' own cost of roughly 30 ns per program run)"

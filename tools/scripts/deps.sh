@@ -5,7 +5,7 @@ set -e
 PKGS="make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev
 libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libclang-rt-14-dev pkg-config
 docker.io prometheus haproxy wrk linux-perf busybox-static python3-statsmodels
-valgrind jq iproute2 curl util-linux procps systemd"
+valgrind jq iproute2 libbpf-tools curl util-linux procps systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
