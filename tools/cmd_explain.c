@@ -5,8 +5,9 @@
  *
  * The daemon's answer is the scaling engine's when it registered one, else
  * the built-in reading of the event bus ({target, id, name, service, source,
- * decision, recent_events}); the table shows the known fields and prints any
- * others generically, so a richer answer needs no CLI change.
+ * decision, recent_events}; the engine adds `current`, and inputs/output to
+ * each decision); the table shows the known fields and prints any others
+ * generically, so a richer answer needs no CLI change.
  */
 #include "cli.h"
 #include "ctl_client.h"
@@ -29,10 +30,29 @@ static void print_event_line(const char *prefix, const cJSON *ev)
 	       cli_str(ev, "message"));
 }
 
+/* An event line, then the engine's inputs, output and result when present. */
+static void print_decision(const char *prefix, const cJSON *dec)
+{
+	static const char *const parts[] = { "inputs", "output", NULL };
+	const cJSON *applied = cJSON_GetObjectItemCaseSensitive(dec, "applied");
+
+	print_event_line(prefix, dec);
+	for (const char *const *p = parts; *p; p++) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(dec, *p);
+
+		if (cJSON_IsObject(o)) {
+			printf("  %s:\n", *p);
+			cli_print_kv(o, 4);
+		}
+	}
+	if (cJSON_IsString(applied))
+		printf("  applied: %s\n", applied->valuestring);
+}
+
 static bool is_known(const char *key)
 {
 	static const char *const known[] = { "target", "id", "name", "service", "source",
-					     "decision", "recent_events", NULL };
+					     "decision", "current", "recent_events", NULL };
 
 	for (const char *const *k = known; *k; k++)
 		if (!strcmp(*k, key))
@@ -43,6 +63,7 @@ static bool is_known(const char *key)
 static void print_explain(const cJSON *d)
 {
 	const cJSON *dec = cJSON_GetObjectItemCaseSensitive(d, "decision");
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(d, "current");
 	const cJSON *recent = cJSON_GetObjectItemCaseSensitive(d, "recent_events"), *it;
 	const char *name = cli_str(d, "name");
 
@@ -52,9 +73,11 @@ static void print_explain(const cJSON *d)
 		       cli_str(d, "service"));
 	printf("\n");
 	if (cJSON_IsObject(dec))
-		print_event_line("last decision: ", dec);
+		print_decision("last decision: ", dec);
 	else
 		printf("last decision: none recorded since presaged started\n");
+	if (cJSON_IsObject(cur))
+		print_decision("now: ", cur);
 	cJSON_ArrayForEach(it, d) {
 		if (!is_known(it->string)) {
 			cJSON *one = cJSON_CreateObject();

@@ -72,9 +72,18 @@ tap_check "presage events -o json lists the scale-ups ($ups) and scale-downs ($d
 tap_check "every scale event carries a reason and before/after replicas" \
 	jqe '[.[] | select(.kind == "scale" and .service == "web")] |
 		all(.reason != "" and (.message | test("replicas [0-9]+ -> [0-9]+")))' <<<"$ev"
+# explain answers with the newest applied decision even when the current
+# tick holds; read before the events so every decision it names is in them
+# (an event's reason is the decision's message, cut to the bus's 63 bytes).
 ex=$(pg explain web -o json)
-tap_check "presage explain web names the last scaling decision ($(jq -r .decision.action <<<"$ex"))" \
-	jqe '.decision.action | test("^scale_")' <<<"$ex"
+ev=$(loop_events_json)
+tap_check "presage explain web names the last scaling decision ($(jq -r .decision.action <<<"$ex"), now $(jq -r .current.action <<<"$ex"))" \
+	jqe '(.decision.action | test("^scale_")) and (.current.action | type == "string")' <<<"$ex"
+reasons=$(jq -c '[.[] | select(.service == "web" and .kind == "scale") | .reason]' <<<"$ev")
+tap_check "its reason and inputs are those of a scale event of web" \
+	jqe --argjson r "$reasons" '(.decision.message as $m | $r | any(. as $x | $m | startswith($x))) and
+		(.decision.inputs.replicas_requested | type == "number") and
+		(.decision.applied | test("^scaled web to"))' <<<"$ex"
 jq -r '.[] | select(.service == "web" and .kind == "scale") | "# \(.action): \(.message) (\(.reason))"' <<<"$ev"
 tap_check "only presage's replicas were removed (web-1 still runs)" \
 	test "$(dk inspect -f '{{.State.Running}}' web-1)" = true

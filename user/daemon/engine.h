@@ -55,6 +55,16 @@ struct ginsight {
 	struct policy_output out;
 	char action_result[160];         /* what actuation did with it */
 	uint64_t actions[3];             /* applied: scale_up, scale_down, resize */
+	/*
+	 * The newest decision that changed something (its inputs as they were):
+	 * what `explain` answers about once the current tick's decision is a hold.
+	 */
+	bool has_acted;
+	double acted_at;
+	char acted_policy[POLICY_NAME_MAX];
+	struct policy_input acted_in;
+	struct policy_output acted_out;
+	char acted_result[160];
 };
 
 struct insight {

@@ -184,10 +184,19 @@ static bool may_act(struct group *g, double now, char *why, size_t len)
 	return true;
 }
 
+/* Remember an applied decision with the inputs it was taken on (explain). */
 static void note_action(struct group *g, double now)
 {
+	struct ginsight *i = &g->ins;
+
 	g->last_action = now;
 	g->action_times[g->n_actions++ % 64] = now;
+	i->has_acted = true;
+	i->acted_at = i->decided_at;
+	memcpy(i->acted_policy, i->policy, sizeof(i->acted_policy));
+	i->acted_in = i->in;
+	i->acted_out = i->out;
+	memcpy(i->acted_result, i->action_result, sizeof(i->acted_result));
 }
 
 static void apply_replicas(struct group *g, const struct ctr_settings *st,
@@ -200,10 +209,10 @@ static void apply_replicas(struct group *g, const struct ctr_settings *st,
 	snprintf(ag.service, sizeof(ag.service), "%s", g->service);
 	rc = act_scale(engine.act, &ag, out->replicas, out->reason);
 	if (rc == 0) {
-		note_action(g, now);
 		g->ins.actions[out->replicas > g->ins.in.replicas_requested ? 0 : 1]++;
 		snprintf(g->ins.action_result, sizeof(g->ins.action_result), "scaled %s to %d",
 			 g->service, out->replicas);
+		note_action(g, now);
 	} else {
 		snprintf(g->ins.action_result, sizeof(g->ins.action_result),
 			 "scaling %s failed: %s", g->service, strerror(-rc));
@@ -234,11 +243,11 @@ static void apply_limits(struct group *g, const struct snapshot *s,
 			done++;
 	}
 	if (done) {
-		note_action(g, now);
 		g->ins.actions[2]++;
 		snprintf(g->ins.action_result, sizeof(g->ins.action_result),
 			 "resized %d container(s): %.2f cores, %lld bytes", done, r.cpus,
 			 (long long)r.memory);
+		note_action(g, now);
 	}
 }
 

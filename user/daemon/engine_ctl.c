@@ -129,20 +129,24 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 	return o ? 0 : -ENOENT;
 }
 
-static cJSON *decision_json(const struct ginsight *g)
+/* One decision: the current tick's, or the newest applied one (acted). */
+static cJSON *decision_json(const struct ginsight *g, bool acted)
 {
-	const struct policy_input *in = &g->in;
-	const struct policy_output *out = &g->out;
+	const struct policy_input *in = acted ? &g->acted_in : &g->in;
+	const struct policy_output *out = acted ? &g->acted_out : &g->out;
+	const char *policy = acted ? g->acted_policy : g->policy;
+	const char *result = acted ? g->acted_result : g->action_result;
 	cJSON *o = cJSON_CreateObject(), *i = cJSON_CreateObject(), *r = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "time", g->decided_at);
+	cJSON_AddNumberToObject(o, "time", acted ? g->acted_at : g->decided_at);
 	cJSON_AddStringToObject(o, "kind", "decision");
 	cJSON_AddStringToObject(o, "action", out->replicas > in->replicas_requested ? "scale_up"
 					     : out->replicas < in->replicas_requested ? "scale_down"
+					     : acted ? "resize"
 										      : "hold");
-	cJSON_AddStringToObject(o, "reason", g->policy);
+	cJSON_AddStringToObject(o, "reason", policy);
 	cJSON_AddStringToObject(o, "message", out->reason);
-	cJSON_AddStringToObject(o, "policy", g->policy);
+	cJSON_AddStringToObject(o, "policy", policy);
 	add_num(i, "demand", in->demand);
 	add_num(i, "forecast", in->fc.valid ? in->fc.point : NAN);
 	add_num(i, "forecast_upper", in->fc.valid ? in->fc.upper : NAN);
@@ -165,12 +169,17 @@ static cJSON *decision_json(const struct ginsight *g)
 	cJSON_AddBoolToObject(r, "budget_bound", out->budget_bound);
 	cJSON_AddBoolToObject(r, "bounded", out->bounded);
 	cJSON_AddItemToObject(o, "output", r);
-	cJSON_AddStringToObject(o, "applied", g->action_result[0] ? g->action_result
+	cJSON_AddStringToObject(o, "applied", result[0] ? result
 				: engine.act ? "nothing to change" : "no actuation driver");
 	return o;
 }
 
-/* explain: the engine's last decision replaces the bus-derived one. */
+/*
+ * explain: the engine's answer replaces the bus-derived one.  `decision` is
+ * the newest decision that was applied (scale or resize, with the inputs it
+ * was taken on) so that it still answers "why" once later ticks hold;
+ * `current` is this tick's decision.  Before any action both are the same.
+ */
 static void explain_fields(cJSON *o, const struct snapshot *s, const struct cont_snap *c,
 			   void *ctx)
 {
@@ -184,7 +193,8 @@ static void explain_fields(cJSON *o, const struct snapshot *s, const struct cont
 	else
 		g = cJSON_IsString(target) ? engine_insight_find(ins, target->valuestring) : NULL;
 	if (g && g->has_decision) {
-		cJSON_ReplaceItemInObject(o, "decision", decision_json(g));
+		cJSON_ReplaceItemInObject(o, "decision", decision_json(g, g->has_acted));
+		cJSON_AddItemToObject(o, "current", decision_json(g, false));
 		cJSON_ReplaceItemInObject(o, "source", cJSON_CreateString("engine"));
 	}
 	engine_insight_release(ins);

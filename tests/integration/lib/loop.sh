@@ -104,5 +104,5 @@ loop_now() {
 
 # jqe FILTER: true when FILTER on stdin yields true (prints nothing).
 jqe() {
-	jq -e "$1" >/dev/null
+	jq -e "$@" >/dev/null
 }
