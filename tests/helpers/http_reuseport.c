@@ -9,10 +9,16 @@
  * `Connection: close` re-balances on every request.
  *
  * Usage: http_reuseport [--port N] [--work-us N] [--threads N] [--name S]
+ *                       [--warmup-ms N]
  *   --work-us   CPU burned per request (busy loop), to make load CPU-bound
+ *   --warmup-ms wait this long before listening, like an application that
+ *               loads caches or compiles before it can serve (pre-warming)
  *   --threads   accepting threads (default 1), each with its own socket
  *   --name      replica name in the body (default: hostname)
- * The body is "<name> <pid> <request number>\n".  SIGTERM/SIGINT: exit 0.
+ * The body is "<name> <pid> <request number>\n".  The first response served
+ * is logged on stderr as "first request served at <unix seconds>", so a
+ * test can tell when a replica really started serving.  SIGTERM/SIGINT:
+ * exit 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +38,7 @@ static int port = 8080;
 static long work_us;
 static char name[64];
 static atomic_ulong served;
+static long warmup_ms;
 
 static void on_signal(int sig)
 {
@@ -88,19 +95,27 @@ static void serve(int cfd)
 {
 	char body[128], resp[256];
 	int one = 1, blen, rlen;
+	unsigned long nth;
 
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!read_request(cfd))
 		return;
 	if (work_us > 0)
 		burn(work_us);
-	blen = snprintf(body, sizeof(body), "%s %d %lu\n", name, (int)getpid(),
-			atomic_fetch_add(&served, 1) + 1);
+	nth = atomic_fetch_add(&served, 1) + 1;
+	blen = snprintf(body, sizeof(body), "%s %d %lu\n", name, (int)getpid(), nth);
 	rlen = snprintf(resp, sizeof(resp),
 			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
 			"Connection: close\r\n\r\n%s", blen, body);
 	if (write(cfd, resp, (size_t)rlen) < 0)
 		return;
+	if (nth == 1) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		fprintf(stderr, "first request served at %lld.%09ld\n", (long long)now.tv_sec,
+			now.tv_nsec);
+	}
 }
 
 static void *accept_loop(void *arg)
@@ -125,7 +140,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },   { "work-us", required_argument, NULL, 'w' },
 		{ "threads", required_argument, NULL, 't' }, { "name", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+		{ "warmup-ms", required_argument, NULL, 'W' }, { NULL, 0, NULL, 0 },
 	};
 	int c, threads = 1, i;
 	pthread_t th;
@@ -137,19 +152,27 @@ int main(int argc, char **argv)
 		case 'w': work_us = atol(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'n': snprintf(name, sizeof(name), "%s", optarg); break;
+		case 'W': warmup_ms = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: http_reuseport [--port N] [--work-us N] [--threads N] "
-					"[--name S]\n");
+					"[--name S] [--warmup-ms N]\n");
 			return 2;
 		}
 	}
-	if (port <= 0 || port > 65535 || threads < 1 || threads > 64 || work_us < 0) {
+	if (port <= 0 || port > 65535 || threads < 1 || threads > 64 || work_us < 0 ||
+	    warmup_ms < 0 || warmup_ms > 3600000) {
 		fprintf(stderr, "http_reuseport: bad arguments\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (warmup_ms > 0) {
+		struct timespec w = { warmup_ms / 1000, warmup_ms % 1000 * 1000000L };
+
+		while (nanosleep(&w, &w) < 0 && errno == EINTR)
+			;
+	}
 	for (i = 1; i < threads; i++)
 		pthread_create(&th, NULL, accept_loop, NULL);
 	accept_loop(NULL);

@@ -131,6 +131,7 @@ static void test_resize_clamped_to_labels(void **state)
 static void test_startup_times(void **state)
 {
 	struct act_driver *d = act_driver_new("dryrun", NULL);
+	double run, srv;
 
 	assert_true(isnan(act_startup_seconds(d, "web")));
 	act_record_startup(d, "web", 1.0);
@@ -140,6 +141,14 @@ static void test_startup_times(void **state)
 	assert_true(fabs(act_startup_seconds(d, "web") - 2.0) < 1e-9);
 	act_record_startup(d, "api", 0.25);
 	assert_true(act_startup_seconds(d, "api") == 0.25);
+	/* Once a replica was seen serving, that figure is the start-up time. */
+	act_record_serving(d, "api", 8.0);
+	act_record_serving(d, "api", INFINITY);
+	assert_true(act_startup_seconds(d, "api") == 8.0);
+	act_startup_get(d, "api", &run, &srv);
+	assert_true(run == 0.25 && srv == 8.0);
+	act_startup_get(d, "web", &run, &srv);
+	assert_true(fabs(run - 2.0) < 1e-9 && isnan(srv));
 	act_driver_free(d);
 }
 

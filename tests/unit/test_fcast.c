@@ -195,6 +195,37 @@ static void test_constant_series(void **state)
 	}
 }
 
+/*
+ * An idle service (exactly 0 for a while) that starts taking load: the first
+ * change is not a billion error scales, so no interval runs away (they once
+ * reached 1e14; models that overshoot the step may still be wide for a
+ * while, as their errors were), and the ensemble's error scale is learnt
+ * from the new regime instead of staying at zero.
+ */
+static void test_idle_then_busy(void **state)
+{
+	for (size_t m = 0; m < N_MODELS; m++) {
+		struct fcast_params p = {.max_horizon = 14, .step_s = 1};
+		struct fcast *f = fcast_new(all_models[m], &p);
+		struct fcast_point out[14];
+		uint64_t seed = 42;
+
+		for (int t = 0; t < 40; t++)
+			fcast_update(f, 0);
+		for (int t = 0; t < 200; t++) {
+			fcast_update(f, 100 + 3 * gauss(&seed));
+			assert_int_equal(fcast_forecast(f, 14, 0.9, out), 0);
+			for (int j = 0; j < 14; j++)
+				assert_true(out[j].upper < 2000 && out[j].lower > -2000);
+		}
+		/* long after the change the 1-step interval reflects the noise (sd 3) */
+		if (!strcmp(all_models[m], "ensemble"))
+			assert_true(out[0].upper - out[0].lower > 2 &&
+				    out[0].upper - out[0].lower < 40);
+		fcast_free(f);
+	}
+}
+
 static void test_save_load(void **state)
 {
 	for (size_t m = 0; m < N_MODELS; m++) {
@@ -253,7 +284,7 @@ int main(void)
 	    cmocka_unit_test(test_season_detection),	cmocka_unit_test(test_gaussian_coverage),
 	    cmocka_unit_test(test_adversarial_no_nan),	cmocka_unit_test(test_constant_series),
 	    cmocka_unit_test(test_square_wave_bounded), cmocka_unit_test(test_save_load),
-	    cmocka_unit_test(test_lookup_and_errors),
+	    cmocka_unit_test(test_lookup_and_errors),	cmocka_unit_test(test_idle_then_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,22 +261,42 @@ int act_scale(struct act_driver *d, const struct act_group *g, int replicas, con
 	return 0;
 }
 
-double act_startup_seconds(struct act_driver *d, const char *service)
+static double stat_mean(const struct act_startup_stat *st)
 {
-	double v = NAN;
+	return st->samples ? st->mean : NAN;
+}
+
+void act_startup_get(struct act_driver *d, const char *service, double *running,
+		     double *serving)
+{
+	double r = NAN, s = NAN;
 	size_t i;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->n_startup; i++)
-		if (!strcmp(d->startup[i].service, service))
-			v = d->startup[i].mean;
+		if (!strcmp(d->startup[i].service, service)) {
+			r = stat_mean(&d->startup[i].running);
+			s = stat_mean(&d->startup[i].serving);
+		}
 	pthread_mutex_unlock(&d->lock);
-	return v;
+	if (running)
+		*running = r;
+	if (serving)
+		*serving = s;
 }
 
-void act_record_startup(struct act_driver *d, const char *service, double seconds)
+double act_startup_seconds(struct act_driver *d, const char *service)
+{
+	double r, s;
+
+	act_startup_get(d, service, &r, &s);
+	return isfinite(s) ? s : r;
+}
+
+static void record(struct act_driver *d, const char *service, double seconds, bool serving)
 {
 	struct act_startup *s = NULL;
+	struct act_startup_stat *st;
 	size_t i;
 
 	if (!isfinite(seconds) || seconds < 0)
@@ -290,12 +310,23 @@ void act_record_startup(struct act_driver *d, const char *service, double second
 		snprintf(s->service, sizeof(s->service), "%s", service);
 	}
 	if (s) {
-		s->last = seconds;
-		s->samples++;
+		st = serving ? &s->serving : &s->running;
+		st->last = seconds;
+		st->samples++;
 		/* Running mean for the first few, then an EWMA that follows drift. */
-		s->mean += (seconds - s->mean) / (s->samples < 8 ? s->samples : 8);
+		st->mean += (seconds - st->mean) / (st->samples < 8 ? st->samples : 8);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+void act_record_startup(struct act_driver *d, const char *service, double seconds)
+{
+	record(d, service, seconds, false);
+}
+
+void act_record_serving(struct act_driver *d, const char *service, double seconds)
+{
+	record(d, service, seconds, true);
 }
 
 void act_target_from_identity(struct act_target *t, const struct ctr_identity *c)

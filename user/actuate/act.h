@@ -88,10 +88,16 @@ struct act_ops {
 	int (*scale)(struct act_driver *d, const struct act_group *g, int from, int to);
 };
 
+/* Start-up of a group's replicas: two measurements, each a smoothed mean. */
+struct act_startup_stat {
+	double last, mean;        /* seconds */
+	unsigned int samples;
+};
+
 struct act_startup {
 	char service[SNAP_SERVICE_LEN];
-	double last, mean;        /* seconds, create -> running */
-	unsigned int samples;
+	struct act_startup_stat running; /* create -> running (the driver) */
+	struct act_startup_stat serving; /* scale-up -> first request served (the engine) */
 };
 
 struct act_driver {
@@ -134,10 +140,19 @@ int act_scale(struct act_driver *d, const struct act_group *g, int replicas, con
 /* Current replicas of g; 0 or -errno. */
 int act_replicas(struct act_driver *d, const struct act_group *g, int *out);
 
-/* Measured start-up time of g's replicas (mean seconds), NAN before any. */
+/*
+ * Measured start-up time of a group's replicas (mean seconds): until the
+ * first new replica served a request, from the scale-up, when that was ever
+ * seen (request telemetry), else from create to running; NAN before any.
+ */
 double act_startup_seconds(struct act_driver *d, const char *service);
-/* Record one start-up measurement (drivers call this). */
+/* Both figures (NAN when not measured yet); either pointer may be NULL. */
+void act_startup_get(struct act_driver *d, const char *service, double *running,
+		     double *serving);
+/* Record one create -> running measurement (drivers call this). */
 void act_record_startup(struct act_driver *d, const char *service, double seconds);
+/* Record one scale-up -> first request served measurement (the engine). */
+void act_record_serving(struct act_driver *d, const char *service, double seconds);
 
 /*
  * Swarm and docker drivers (the docker driver hands Swarm services to the

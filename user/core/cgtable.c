@@ -65,6 +65,7 @@ struct cg_entry *cgtable_get(struct cgtable *t, uint64_t cgid)
 struct cg_entry *cgtable_add(struct cgtable *t, uint64_t cgid, const char *path)
 {
 	struct cg_entry *e = cgtable_get(t, cgid);
+	struct timespec now;
 	size_t s;
 
 	if (e) {
@@ -80,7 +81,8 @@ struct cg_entry *cgtable_add(struct cgtable *t, uint64_t cgid, const char *path)
 		return NULL;
 	e->cgid = cgid;
 	snprintf(e->path, sizeof(e->path), "%s", path);
-	e->first_seen = (double)time(NULL);
+	clock_gettime(CLOCK_REALTIME, &now);
+	e->first_seen = (double)now.tv_sec + now.tv_nsec / 1e9;
 	s = slot(t, cgid);
 	e->next = t->buckets[s];
 	t->buckets[s] = e;

@@ -54,6 +54,8 @@ struct ginsight {
 	struct policy_input in;
 	struct policy_output out;
 	char action_result[160];         /* what actuation did with it */
+	double startup_running;          /* measured create -> running, NAN none */
+	double startup_serving;          /* measured scale-up -> serving, NAN none */
 	uint64_t actions[3];             /* applied: scale_up, scale_down, resize */
 	/*
 	 * The newest decision that changed something (its inputs as they were):

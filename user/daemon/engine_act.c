@@ -209,6 +209,9 @@ static void apply_replicas(struct group *g, const struct ctr_settings *st,
 	snprintf(ag.service, sizeof(ag.service), "%s", g->service);
 	rc = act_scale(engine.act, &ag, out->replicas, out->reason);
 	if (rc == 0) {
+		/* the earliest unanswered scale-up: its replicas are made first */
+		if (out->replicas > g->ins.in.replicas_requested && !g->up_at)
+			g->up_at = now;
 		g->ins.actions[out->replicas > g->ins.in.replicas_requested ? 0 : 1]++;
 		snprintf(g->ins.action_result, sizeof(g->ins.action_result), "scaled %s to %d",
 			 g->service, out->replicas);
@@ -251,6 +254,37 @@ static void apply_limits(struct group *g, const struct snapshot *s,
 	}
 }
 
+/* A scale-up whose replicas never serve (no request telemetry) stops waiting. */
+#define STARTUP_WAIT_MAX_S 900.0
+
+void engine_watch_startup(struct group *g, const struct snapshot *s)
+{
+	double took;
+
+	if (!g->up_at || !engine.act)
+		return;
+	took = s->time - g->up_at;
+	if (took > STARTUP_WAIT_MAX_S || took < 0) {
+		g->up_at = 0;
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cont_snap *c = &s->c[i];
+
+		/* a member first seen after the scale-up that has answered a request */
+		if (strcmp(c->service[0] ? c->service : c->id, g->key) || c->started < g->up_at ||
+		    !(c->v[MET_REQUESTS] > 0))
+			continue;
+		act_record_serving(engine.act, g->service, took);
+		bus_emit(BUS_RUNTIME, c->id, c->name, g->service, "startup_measured", "serving",
+			 "new replica %s served its first request %.1f s after the scale-up "
+			 "(lead time now %.1f s)", c->name, took,
+			 act_startup_seconds(engine.act, g->service));
+		g->up_at = 0;
+		return;
+	}
+}
+
 void engine_decide(struct group *g, const struct snapshot *s)
 {
 	struct ctr_identity id;
@@ -284,8 +318,10 @@ void engine_decide(struct group *g, const struct snapshot *s)
 	g->ins.decided_at = s->time;
 	snprintf(g->ins.policy, sizeof(g->ins.policy), "%s", pname);
 	g->ins.action_result[0] = '\0';
+	g->ins.startup_running = g->ins.startup_serving = NAN;
 	if (!engine.act)
 		return;
+	act_startup_get(engine.act, g->service, &g->ins.startup_running, &g->ins.startup_serving);
 	if (!may_act(g, s->time, why, sizeof(why))) {
 		snprintf(g->ins.action_result, sizeof(g->ins.action_result), "held: %s", why);
 		return;

@@ -186,6 +186,7 @@ static void explain_fields(cJSON *o, const struct snapshot *s, const struct cont
 	struct insight *ins = engine_insight_acquire();
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(o, "target");
 	const struct ginsight *g;
+	cJSON *st;
 
 	/* A container answers through its group; a bare name may be the service itself. */
 	if (c)
@@ -195,6 +196,9 @@ static void explain_fields(cJSON *o, const struct snapshot *s, const struct cont
 	if (g && g->has_decision) {
 		cJSON_ReplaceItemInObject(o, "decision", decision_json(g, g->has_acted));
 		cJSON_AddItemToObject(o, "current", decision_json(g, false));
+		st = cJSON_AddObjectToObject(o, "startup");
+		add_num(st, "running_seconds", g->startup_running);
+		add_num(st, "serving_seconds", g->startup_serving);
 		cJSON_ReplaceItemInObject(o, "source", cJSON_CreateString("engine"));
 	}
 	engine_insight_release(ins);

@@ -29,6 +29,7 @@ struct group {
 	double oom_total, oom_prev;
 	struct ginsight ins;       /* working copy, published each tick */
 	double last_action;        /* unix seconds of the last actuation */
+	double up_at;              /* scale-up awaiting its first serving replica, 0: none */
 	double action_times[64];   /* ring of recent action times (rate limit) */
 	unsigned int n_actions;
 	int64_t steps_since_save;
@@ -54,6 +55,11 @@ extern struct registry *engine_registry;
 
 /* engine_act.c: decide for a group after a closed step, and act on it. */
 void engine_decide(struct group *g, const struct snapshot *s);
+/*
+ * Every tick: after a scale-up, the first new member that served a request
+ * gives the group's start-up time (scale-up -> serving), the policy's lead.
+ */
+void engine_watch_startup(struct group *g, const struct snapshot *s);
 /* Open the actuation driver named by the config ("auto" resolves here). */
 void engine_act_open(void);
 void engine_act_close(void);

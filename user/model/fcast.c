@@ -18,6 +18,7 @@
 #define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
 #define CAL_MIN	      16	  /* scores needed before empirical intervals */
 #define SCALE_WARM    10	  /* errors before the scale (and scores) mean anything */
+#define Z_CAP	      30	  /* |score| kept for calibration, in error scales */
 #define FCAST_HIST_CYCLES 3.3 /* history: cycles of the longest detectable period */
 
 extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
@@ -292,7 +293,7 @@ static int lower_bound(const float *a, int n, float v)
 static void cal_push(struct fcast *f, int k, double zd)
 {
 	float *w = f->cal + (size_t)k * FCAST_CAL_WIN, *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
-	float z = (float)fmin(fmax(zd, -1e30), 1e30);
+	float z = (float)fmin(fmax(zd, -Z_CAP), Z_CAP);
 	int n = f->cal_n[k], i;
 
 	if (n == FCAST_CAL_WIN) {
@@ -342,7 +343,8 @@ static void calibrate(struct fcast *f, double y)
 		if (h > now)
 			break;
 		slot = (int)((now - h) % f->H);
-		if (f->pend_t[slot] != now - h)
+		/* a forecast made while the series was constant has no error scale */
+		if (f->pend_t[slot] != now - h || !(f->pend_scale[slot] > 0))
 			continue;
 		z = (y - f->pend[(size_t)slot * f->A + k]) / f->pend_scale[slot];
 		if (!isfinite(z))
@@ -357,6 +359,17 @@ static void calibrate(struct fcast *f, double y)
 			f->aci_a[k] = fmin(fmax(f->aci_a[k], 0), 1);
 		}
 	}
+}
+
+/*
+ * True when the error scale means something: above rounding noise of the
+ * series' magnitude.  A series that has been constant (an idle service at
+ * 0 req/s) has none, and its first change must not be read as infinitely
+ * many scales (nor winsorised away).
+ */
+static bool scale_known(const struct fcast *f)
+{
+	return f->scale > 1e-6 * f->mag + 1e-12;
 }
 
 /*
@@ -378,7 +391,7 @@ static void update_scale(struct fcast *f, double y)
 	if (f->seen < SCALE_WARM)
 		f->scale += (e - f->scale) / (f->seen + 1);
 	else
-		f->scale += SCALE_DECAY * (fmin(e, 10 * f->scale + 1e-300) - f->scale);
+		f->scale += SCALE_DECAY * ((scale_known(f) ? fmin(e, 10 * f->scale) : e) - f->scale);
 }
 
 /*
@@ -416,7 +429,7 @@ static void predict_pending(struct fcast *f)
 	for (int k = 0; k < f->A; k++)
 		f->pend[(size_t)slot * f->A + k] = out[f->anchor[k] - 1];
 	f->pend_t[slot] = f->c.t;
-	f->pend_scale[slot] = scale_floor(f);
+	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : 0; /* 0: not scored */
 }
 
 void fcast_update(struct fcast *f, double y)

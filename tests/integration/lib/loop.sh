@@ -15,7 +15,11 @@
 #   loop_daemon_stop    stop presaged by pid
 #   pg ARGS...          the presage CLI against that daemon
 #   loop_web NAME PORT SERVICE [labels...]
-#       runs one http_reuseport replica of SERVICE on PORT (host network)
+#       runs one http_reuseport replica of SERVICE on PORT (host network);
+#       LOOP_WORK_US (CPU per request) and LOOP_WARMUP_MS (time before it
+#       listens) go to the server, and so to every replica cloned from it
+#   loop_first_served CONTAINER
+#       unix time the replica served its first request (its own log), or ""
 #   loop_load PORT OUT LOADGEN_ARGS...
 #       runs the load generator in the background (LOAD_PID), CSV to OUT
 #   loop_replicas SERVICE   running containers labelled presage.service=SERVICE
@@ -69,7 +73,12 @@ loop_web() {
 	for l in "$@"; do labels+=(--label "$l"); done
 	dk run -d --network host --name "$name" --label "presage.service=$svc" "${labels[@]}" \
 		--stop-timeout 2 "$LOOP_IMAGE" http_reuseport --port "$port" --threads 2 \
-		${LOOP_WORK_US:+--work-us "$LOOP_WORK_US"} >/dev/null
+		${LOOP_WORK_US:+--work-us "$LOOP_WORK_US"} \
+		${LOOP_WARMUP_MS:+--warmup-ms "$LOOP_WARMUP_MS"} >/dev/null
+}
+
+loop_first_served() {
+	dk logs "$1" 2>&1 | awk '/^first request served at/ { print $5; exit }'
 }
 
 loop_load() {
