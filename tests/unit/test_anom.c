@@ -59,6 +59,35 @@ static void test_low_on_normal_data(void **state)
 	anom_free(a);
 }
 
+/*
+ * An idle service (exactly 0 for hours) that then takes steady noisy load:
+ * once the forecaster has the new level, its ordinary noise is not scored
+ * as anomalous (the idle stretch's perfect forecasts once filled the
+ * detector's windows and made every later wiggle look extreme).
+ */
+static void test_idle_then_load(void **state)
+{
+	struct fcast *f = fcast_new("ensemble", NULL);
+	struct anom *a = anom_new();
+	uint64_t s = 5;
+	int high = 0, n = 0;
+
+	for (int t = 0; t < 400; t++)
+		pipe_step(f, a, 0);
+	for (int t = 0; t < 1000; t++) {
+		double sc = pipe_step(f, a, 100 + 3 * gauss(&s));
+
+		if (t >= 100) {
+			high += sc > 0.5;
+			n++;
+		}
+	}
+	print_message("# idle then load: %.2f%% > 0.5\n", 100.0 * high / n);
+	assert_true(high <= n / 300); /* at most 0.33% above 0.5 (0.56-0.67% before) */
+	fcast_free(f);
+	anom_free(a);
+}
+
 static void test_level_shift(void **state)
 {
 	struct fcast *f = fcast_new("ensemble", NULL);
@@ -155,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_low_on_normal_data),	    cmocka_unit_test(test_level_shift),
 	    cmocka_unit_test(test_small_persistent_shift),  cmocka_unit_test(test_variance_drop),
 	    cmocka_unit_test(test_missing_and_adversarial), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_idle_then_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,7 +160,13 @@ double anom_update(struct anom *a, double z)
 {
 	double u = fq(fabs(z)), score = 0, ms, as;
 
-	if (!isfinite(z))
+	/*
+	 * Not finite: nothing to judge.  Exactly 0: the series sat still where it
+	 * was forecast to (an idle service); such stretches would fill the windows
+	 * with zeros and make the ordinary noise of the load that follows look
+	 * extreme for a whole window.
+	 */
+	if (!isfinite(z) || z == 0)
 		return 0;
 	if (a->seen == 0) {
 		a->m_short = z;

@@ -56,6 +56,11 @@ struct fcast {
 	double last_score, last_y;
 	int64_t seen; /* non-missing samples */
 	int64_t since_q;
+	/* not saved: a restored series simply starts these afresh */
+	int64_t const_run; /* consecutive samples equal to the one before */
+	int moving_run;	   /* consecutive samples that differ, after an idle stretch */
+	bool idle;	   /* sat still for SCALE_WARM samples since the last restart */
+	int warm_n;	   /* errors into the scale's (re)start, SCALE_WARM: settled */
 };
 
 int fcast_anchors(int H, int *out)
@@ -343,14 +348,16 @@ static void calibrate(struct fcast *f, double y)
 		if (h > now)
 			break;
 		slot = (int)((now - h) % f->H);
-		/* a forecast made while the series was constant has no error scale */
-		if (f->pend_t[slot] != now - h || !(f->pend_scale[slot] > 0))
+		if (f->pend_t[slot] != now - h)
 			continue;
-		z = (y - f->pend[(size_t)slot * f->A + k]) / f->pend_scale[slot];
+		z = (y - f->pend[(size_t)slot * f->A + k]) / fabs(f->pend_scale[slot]);
 		if (!isfinite(z))
 			continue;
 		if (h == 1)
 			f->last_score = z;
+		/* a forecast made while the series was constant has no error scale */
+		if (f->pend_scale[slot] < 0)
+			continue;
 		cal_push(f, k, z);
 		if (f->cal_n[k] > CAL_MIN) {
 			int miss = z < f->qlo[k] || z > f->qhi[k];
@@ -388,10 +395,40 @@ static void update_scale(struct fcast *f, double y)
 	e = fabs(y - f->pend[(size_t)slot * f->A]); /* anchor 0 is h = 1 */
 	if (!isfinite(e))
 		return;
-	if (f->seen < SCALE_WARM)
-		f->scale += (e - f->scale) / (f->seen + 1);
-	else
-		f->scale += SCALE_DECAY * ((scale_known(f) ? fmin(e, 10 * f->scale) : e) - f->scale);
+	if (f->warm_n < SCALE_WARM) {
+		f->scale += (e - f->scale) / (f->warm_n + 1);
+		f->warm_n++;
+	} else {
+		f->scale += SCALE_DECAY * (fmin(e, 10 * f->scale + 1e-300) - f->scale);
+	}
+}
+
+/*
+ * A series that sat exactly still (an idle service at 0 req/s) and then
+ * keeps moving for SCALE_WARM samples (it took load) starts its error scale
+ * afresh: otherwise the winsorising above would keep it near zero for
+ * thousands of steps and every later sample would look infinitely
+ * surprising.  Isolated spikes on a still series (a few samples, then still
+ * again) do not restart it: each stays a surprise.  Nor does a series that
+ * is merely well predicted.
+ */
+static void track_constant(struct fcast *f, double y)
+{
+	if (f->seen > 0 && y == f->last_y) {
+		if (++f->const_run >= SCALE_WARM)
+			f->idle = true;
+		f->moving_run = 0;
+		return;
+	}
+	f->const_run = 0;
+	if (!f->idle || ++f->moving_run < SCALE_WARM)
+		return;
+	f->idle = false;
+	f->moving_run = 0;
+	if (!scale_known(f)) {
+		f->scale = 0;
+		f->warm_n = 0;
+	}
 }
 
 /*
@@ -429,7 +466,8 @@ static void predict_pending(struct fcast *f)
 	for (int k = 0; k < f->A; k++)
 		f->pend[(size_t)slot * f->A + k] = out[f->anchor[k] - 1];
 	f->pend_t[slot] = f->c.t;
-	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : 0; /* 0: not scored */
+	/* negative: the scale was unknown (scored for surprise, not calibrated) */
+	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : -scale_floor(f);
 }
 
 void fcast_update(struct fcast *f, double y)
@@ -443,6 +481,7 @@ void fcast_update(struct fcast *f, double y)
 	if (!missing) {
 		if (f->seen >= SCALE_WARM)
 			calibrate(f, y);
+		track_constant(f, y);
 		update_scale(f, y);
 		f->seen++;
 	}
@@ -779,6 +818,7 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 	f->last_score = sbuf_get_f64(r);
 	f->last_y = sbuf_get_f64(r);
 	f->seen = sbuf_get_i64(r);
+	f->warm_n = f->seen < SCALE_WARM ? (int)(f->seen > 0 ? f->seen : 0) : SCALE_WARM;
 }
 
 int fcast_load(struct fcast *f, const void *buf, size_t len)
