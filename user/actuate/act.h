@@ -161,6 +161,13 @@ void act_record_serving(struct act_driver *d, const char *service, double second
  * -EOPNOTSUPP (other driver or a global service), or the API error.
  */
 int act_swarm_group(struct act_driver *d, const char *service, struct act_group *out);
+/*
+ * Every presage.* setting of Swarm service `service` from its service labels
+ * (`docker service create --label`), for the engine: a service's tasks do
+ * not carry them.  Same returns as act_swarm_group().
+ */
+int act_swarm_settings(struct act_driver *d, const char *service, char *name, size_t name_len,
+		       struct ctr_settings *out);
 
 /* Target and group from a registry identity (settings give the bounds). */
 void act_target_from_identity(struct act_target *t, const struct ctr_identity *c);

@@ -184,9 +184,9 @@ static int swarm_scale(struct act_driver *d, const struct act_group *g, int from
 	return to;
 }
 
-int act_swarm_group(struct act_driver *d, const char *service, struct act_group *out)
+int act_swarm_settings(struct act_driver *d, const char *service, char *name, size_t name_len,
+		       struct ctr_settings *out)
 {
-	struct ctr_settings st;
 	struct docker_service s;
 	int rc;
 
@@ -198,9 +198,22 @@ int act_swarm_group(struct act_driver *d, const char *service, struct act_group 
 	free(s.spec);
 	if (!s.replicated)
 		return -EOPNOTSUPP;
-	ctr_labels_parse(s.name, s.labels, s.n_labels, &st);
+	ctr_labels_parse(s.name, s.labels, s.n_labels, out);
+	if (name)
+		snprintf(name, name_len, "%s", s.name);
+	return 0;
+}
+
+int act_swarm_group(struct act_driver *d, const char *service, struct act_group *out)
+{
+	struct ctr_settings st;
+	char name[SNAP_SERVICE_LEN];
+	int rc = act_swarm_settings(d, service, name, sizeof(name), &st);
+
+	if (rc < 0)
+		return rc;
 	memset(out, 0, sizeof(*out));
-	snprintf(out->service, sizeof(out->service), "%s", s.name);
+	snprintf(out->service, sizeof(out->service), "%s", name);
 	out->enabled = st.enabled;
 	out->min = (st.has & CS_MIN) ? st.min : 1;
 	out->max = (st.has & CS_MAX) ? st.max : 0;

@@ -49,10 +49,41 @@ static enum policy_prio prio_of(enum ctr_priority p)
  * The group's settings: labels of its first member (registry) overlaid by
  * the config's services.<name> entry, which wins when present.
  */
-static bool group_settings(const struct group *g, const struct snapshot *s,
-			   struct ctr_identity *id, struct ctr_settings *st)
+/* The Swarm service a task container belongs to, or NULL. */
+static const char *swarm_service_of(const struct ctr_identity *id)
+{
+	for (size_t i = 0; i < id->n_labels; i++)
+		if (!strcmp(id->labels[i].key, "com.docker.swarm.service.name"))
+			return id->labels[i].value;
+	return NULL;
+}
+
+#define SWARM_LABELS_TTL_S 30.0
+
+/*
+ * Settings of a Swarm service from its service labels, read at most every
+ * SWARM_LABELS_TTL_S (a label change is picked up within that), through the
+ * actuation driver.  False when the service cannot be read.
+ */
+static bool swarm_settings(struct group *g, const char *svc, double now, struct ctr_settings *st)
+{
+	if (!engine.act)
+		return false;
+	if (!g->swarm_at || now - g->swarm_at >= SWARM_LABELS_TTL_S || now < g->swarm_at) {
+		g->swarm_rc = act_swarm_settings(engine.act, svc, NULL, 0, &g->swarm_st);
+		g->swarm_at = now;
+	}
+	if (g->swarm_rc < 0)
+		return false;
+	*st = g->swarm_st;
+	return true;
+}
+
+static bool group_settings(struct group *g, const struct snapshot *s, struct ctr_identity *id,
+			   struct ctr_settings *st)
 {
 	const struct cfg_service *cs = cfg_service_find(engine.cfg, g->key);
+	const char *svc;
 	bool found = false;
 
 	memset(st, 0, sizeof(*st));
@@ -65,6 +96,10 @@ static bool group_settings(const struct group *g, const struct snapshot *s,
 	}
 	if (found)
 		*st = id->settings;
+	/* A Swarm task without presage labels of its own: its service's labels. */
+	if (found && !st->enabled && (svc = swarm_service_of(id)) && !strcmp(svc, g->key) &&
+	    swarm_settings(g, svc, s->time, st) && st->enabled)
+		snprintf(g->service, sizeof(g->service), "%s", svc);
 	if (!cs)
 		return found && st->enabled;
 	st->enabled = true;

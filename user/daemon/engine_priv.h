@@ -30,6 +30,10 @@ struct group {
 	struct ginsight ins;       /* working copy, published each tick */
 	double last_action;        /* unix seconds of the last actuation */
 	double up_at;              /* scale-up awaiting its first serving replica, 0: none */
+	/* a Swarm service's own labels (its tasks do not carry them), cached */
+	struct ctr_settings swarm_st;
+	double swarm_at;           /* unix seconds of the last read, 0: never */
+	int swarm_rc;
 	double action_times[64];   /* ring of recent action times (rate limit) */
 	unsigned int n_actions;
 	int64_t steps_since_save;

@@ -24,6 +24,10 @@ setup_fail() {
 }
 
 command -v dockerd >/dev/null || setup_fail "dockerd is not installed"
+# Swarm makes a docker_gwbridge link in the host's namespace and leaves it
+# when the daemon stops: remove it afterwards unless it was there before.
+ip link show docker_gwbridge >/dev/null 2>&1 ||
+	cleanup_push "ip link show docker_gwbridge >/dev/null 2>&1 && ip link delete docker_gwbridge"
 dockerd_start swarm || setup_fail "swarm dockerd did not start"
 bb_image_import || setup_fail "busybox image import failed"
 # Random ports: another swarm on this host may hold the defaults (2377, 4789).

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test_loop_swarm.sh - the closed loop on a Swarm service.
+#
+# A private dockerd becomes a one-node swarm.  Service `sweb` (host network,
+# SO_REUSEPORT servers) carries the presage labels on the *service*
+# (`docker service create --label`: its task containers do not have them):
+# enable, min 1, max 3, capacity 100 req/s, reactive policy.  Service
+# `soff` has the same labels without presage.enable.  Under rising
+# `Connection: close` load presaged must scale sweb up through the service
+# API (Spec.Mode.Replicated.Replicas, tasks running), scale it down when the
+# load is gone, say so in `presage events` / `presage explain sweb`, and
+# leave soff alone.
+set -u
+cd "$(dirname "$0")/../.."
+source tests/lib/tap.sh
+source tests/integration/lib/dockerd.sh
+source tests/integration/lib/loop.sh
+
+if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
+	echo "ok 1 - closed loop, swarm # SKIP needs root and dockerd"
+	exit 0
+fi
+# Swarm makes a docker_gwbridge link in the host's namespace and leaves it
+# when the daemon stops: remove it afterwards unless it was there before.
+ip link show docker_gwbridge >/dev/null 2>&1 ||
+	cleanup_push "ip link show docker_gwbridge >/dev/null 2>&1 && ip link delete docker_gwbridge"
+loop_docker loops || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
+sp=$((20000 + RANDOM % 20000))
+if ! dk swarm init --advertise-addr "127.0.0.1:$sp" --listen-addr "127.0.0.1:$sp" \
+	--data-path-port $((sp + 1)) >/dev/null 2>&1; then
+	tap_fail "docker swarm init"
+	tap_done
+	exit 1
+fi
+tmp=$(mktemp -d /tmp/presage-loops-XXXXXX)
+cleanup_push "rm -rf '$tmp'"
+
+port=$((20000 + RANDOM % 20000))
+# svc NAME PORT LABELS...: a replicated service of one http_reuseport task.
+svc() {
+	local name=$1 p=$2 l labels=()
+	shift 2
+	for l in "$@"; do labels+=(--label "$l"); done
+	dk service create --detach --no-resolve-image --name "$name" --network host \
+		--replicas 1 --stop-grace-period 2s "${labels[@]}" \
+		"$LOOP_IMAGE" http_reuseport --port "$p" --threads 2 >/dev/null
+}
+common=(presage.min=1 presage.max=3 presage.capacity=100 presage.policy=reactive)
+svc sweb "$port" presage.enable=true "${common[@]}" || { tap_fail "service sweb created"; tap_done; exit 1; }
+svc soff $((port + 1)) "${common[@]}" || { tap_fail "service soff created"; tap_done; exit 1; }
+listening() { ss -Hltn "sport = :$port" | grep -q . && ss -Hltn "sport = :$((port + 1))" | grep -q .; }
+wait_for 60 listening || { tap_fail "both services' first tasks listen"; tap_done; exit 1; }
+
+spec_replicas() { dk service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' "$1"; }
+running_tasks() { dk service ps -q --filter desired-state=running "$1" | while read -r t; do
+	dk inspect -f '{{.Status.State}}' "$t"; done | grep -c '^running$'; }
+
+loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
+  "policy": { "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' ||
+	{ tap_fail "presaged starts"; tap_done; exit 1; }
+
+# 20 req/s, a ramp to 260 req/s (needs 3 at target 0.7), a hold, then back to 10.
+shape=$(awk 'BEGIN { for (t = 0; t <= 70; t++) {
+	v = t < 8 ? 20 : t < 20 ? 20 + 240 * (t - 8) / 12 : t < 36 ? 260 : 10
+	printf "%s%d", (t > 0 ? "," : ""), v } }')
+loop_load "$port" "$tmp/on.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+lon=$LOAD_PID
+loop_load $((port + 1)) "$tmp/off.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+loff=$LOAD_PID
+
+peak=1
+grown() { local n; n=$(spec_replicas sweb); [ "$n" -gt "$peak" ] && peak=$n; [ "$n" -ge 2 ]; }
+wait_for 40 grown
+up=$(spec_replicas sweb)
+tap_check "under load presaged scales the Swarm service up through the service API (1 -> $up)" \
+	test "$up" -ge 2
+tasks_up() { [ "$(running_tasks sweb)" -ge 2 ]; }
+wait_for 30 tasks_up
+tap_check "the new tasks run ($(running_tasks sweb) running)" tasks_up
+shrunk() { local n; n=$(spec_replicas sweb); [ "$n" -gt "$peak" ] && peak=$n; [ "$n" -lt "$peak" ]; }
+wait_for 60 shrunk
+down=$(spec_replicas sweb)
+tap_check "when the load is gone it scales down ($peak -> $down)" test "$down" -lt "$peak"
+tap_check "within min 1 and max 3 (peak $peak, now $down)" test "$peak" -le 3 -a "$down" -ge 1
+wait "$lon" "$loff" 2>/dev/null
+
+ev=$(loop_events_json)
+ex=$(pg explain sweb -o json)
+jq -r '.[] | select(.service == "sweb" or .service == "soff") | select(.kind == "scale") |
+	"# \(.service) \(.action): \(.message) (\(.reason))"' <<<"$ev"
+tap_check "presage events lists the scale-ups and scale-downs of sweb" jqe \
+	'([.[] | select(.service == "sweb" and .action == "scale_up")] | length) >= 1 and
+	 ([.[] | select(.service == "sweb" and .action == "scale_down")] | length) >= 1' <<<"$ev"
+tap_check "presage explain sweb names a scaling decision ($(jq -r .decision.action <<<"$ex"))" \
+	jqe '.decision.action | test("^scale_")' <<<"$ex"
+tap_check "the service without presage.enable kept 1 replica ($(spec_replicas soff))" \
+	test "$(spec_replicas soff)" = 1
+n=$(jq '[.[] | select((.kind == "scale" or .kind == "resize") and .service == "soff")] | length' <<<"$ev")
+tap_check "no action about soff ($n)" test "$n" -eq 0
+tap_done
