@@ -11,7 +11,11 @@
  * service time per request (first byte read -> response written, ns, one per
  * line) to -l FILE at exit (SIGTERM/SIGINT).
  *
- * usage: req_httpd [-p PORT] [-d DELAY_US] [-l LOG] [-c] [-b BACKLOG]
+ * -r READ_DELAY_US sleeps that long before reading a connection that became
+ * readable (the request waits in the socket buffer, unseen by the server's
+ * own log: the time a kernel-side measurement must still count).
+ *
+ * usage: req_httpd [-p PORT] [-d DELAY_US] [-r READ_DELAY_US] [-l LOG] [-c] [-b BACKLOG]
  * Prints "port N" on stdout once listening.
  */
 #include <arpa/inet.h>
@@ -48,6 +52,7 @@ struct conn {
 };
 
 static uint64_t opt_delay_ns = 2000000;
+static uint64_t opt_read_delay_ns;
 static int opt_close;
 static volatile sig_atomic_t stop;
 static uint64_t *svc_log;
@@ -263,6 +268,13 @@ static void write_log(const char *path)
 
 static void on_conn_event(int ep, struct conn *c)
 {
+	if (opt_read_delay_ns) {
+		struct timespec d = { (time_t)(opt_read_delay_ns / 1000000000ULL),
+				      (long)(opt_read_delay_ns % 1000000000ULL) };
+
+		while (nanosleep(&d, &d) < 0 && errno == EINTR && !stop)
+			;
+	}
 	if (on_readable(c) == 0)
 		return;
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -299,10 +311,11 @@ int main(int argc, char **argv)
 	const char *log_path = NULL;
 	int port = 0, backlog = 4096, opt, ep, lfd;
 
-	while ((opt = getopt(argc, argv, "p:d:l:cb:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:d:r:l:cb:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 'd': opt_delay_ns = strtoull(optarg, NULL, 10) * 1000; break;
+		case 'r': opt_read_delay_ns = strtoull(optarg, NULL, 10) * 1000; break;
 		case 'l': log_path = optarg; break;
 		case 'c': opt_close = 1; break;
 		case 'b': backlog = atoi(optarg); break;
