@@ -2,10 +2,12 @@
 # test_loop_swarm.sh - the closed loop on a Swarm service.
 #
 # A private dockerd becomes a one-node swarm.  Service `sweb` (host network,
-# SO_REUSEPORT servers) carries the presage labels on the *service*
-# (`docker service create --label`: its task containers do not have them):
-# enable, min 1, max 3, capacity 100 req/s, reactive policy.  Service
-# `soff` has the same labels without presage.enable.  Under rising
+# SO_REUSEPORT servers burning 2 ms of CPU per request) carries the presage
+# labels on the *service* (`docker service create --label`: its task
+# containers do not have them): enable, min 1, max 3, cpu.max 0.5 and
+# reactive policy, but no capacity: presaged must learn it (0.5 core at 2 ms
+# per request: about 250 req/s per replica).  Service `soff` has labels
+# (capacity 100) but not presage.enable.  Under rising
 # `Connection: close` load presaged must scale sweb up through the service
 # API (Spec.Mode.Replicated.Replicas, tasks running), scale it down when the
 # load is gone, say so in `presage events` / `presage explain sweb`, and
@@ -36,18 +38,20 @@ tmp=$(mktemp -d /tmp/presage-loops-XXXXXX)
 cleanup_push "rm -rf '$tmp'"
 
 port=$((20000 + RANDOM % 20000))
-# svc NAME PORT LABELS...: a replicated service of one http_reuseport task.
+# svc NAME PORT WORK_US LABELS...: a replicated service of one http_reuseport task.
 svc() {
-	local name=$1 p=$2 l labels=()
-	shift 2
+	local name=$1 p=$2 work=$3 l labels=()
+	shift 3
 	for l in "$@"; do labels+=(--label "$l"); done
 	dk service create --detach --no-resolve-image --name "$name" --network host \
 		--replicas 1 --stop-grace-period 2s "${labels[@]}" \
-		"$LOOP_IMAGE" http_reuseport --port "$p" --threads 2 >/dev/null
+		"$LOOP_IMAGE" http_reuseport --port "$p" --threads 2 --work-us "$work" >/dev/null
 }
-common=(presage.min=1 presage.max=3 presage.capacity=100 presage.policy=reactive)
-svc sweb "$port" presage.enable=true "${common[@]}" || { tap_fail "service sweb created"; tap_done; exit 1; }
-svc soff $((port + 1)) "${common[@]}" || { tap_fail "service soff created"; tap_done; exit 1; }
+common=(presage.min=1 presage.max=3 presage.policy=reactive)
+svc sweb "$port" 2000 presage.enable=true presage.cpu.max=0.5 "${common[@]}" ||
+	{ tap_fail "service sweb created"; tap_done; exit 1; }
+svc soff $((port + 1)) 0 presage.capacity=100 "${common[@]}" ||
+	{ tap_fail "service soff created"; tap_done; exit 1; }
 listening() { ss -Hltn "sport = :$port" | grep -q . && ss -Hltn "sport = :$((port + 1))" | grep -q .; }
 wait_for 60 listening || { tap_fail "both services' first tasks listen"; tap_done; exit 1; }
 
@@ -93,6 +97,9 @@ tap_check "presage events lists the scale-ups and scale-downs of sweb" jqe \
 	 ([.[] | select(.service == "sweb" and .action == "scale_down")] | length) >= 1' <<<"$ev"
 tap_check "presage explain sweb names a scaling decision ($(jq -r .decision.action <<<"$ex"))" \
 	jqe '.decision.action | test("^scale_")' <<<"$ex"
+cap=$(jq -r '.current.inputs.capacity' <<<"$ex")
+tap_check "its capacity was learnt, not labelled ($cap req/s per replica; 0.5 core at 2 ms per request is 250)" \
+	jqe '.current.inputs.capacity_learned and .current.inputs.capacity > 100 and .current.inputs.capacity < 400' <<<"$ex"
 tap_check "the service without presage.enable kept 1 replica ($(spec_replicas soff))" \
 	test "$(spec_replicas soff)" = 1
 n=$(jq '[.[] | select((.kind == "scale" or .kind == "resize") and .service == "soff")] | length' <<<"$ev")

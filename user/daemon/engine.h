@@ -54,6 +54,7 @@ struct ginsight {
 	struct policy_input in;
 	struct policy_output out;
 	char action_result[160];         /* what actuation did with it */
+	bool capacity_learned;           /* req/s per replica learnt, not labelled */
 	double startup_running;          /* measured create -> running, NAN none */
 	double startup_serving;          /* measured scale-up -> serving, NAN none */
 	uint64_t actions[3];             /* applied: scale_up, scale_down, resize */

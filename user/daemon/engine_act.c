@@ -156,11 +156,49 @@ static void compressed_window(const struct group *g, int m, struct policy_band *
 	band_of(b, &w);
 }
 
+#define CAP_MIN_RPS 1.0  /* below this a step says nothing about CPU per request */
+#define CAP_ALPHA   0.1  /* EWMA weight of a step (about ten steps of memory) */
+
+/* Follow the group's CPU per request (ratio of EWMAs, busy steps only). */
+static void learn_capacity(struct group *g)
+{
+	double cpu = g->ins.last[SM_CPU_CORES], rps = g->ins.last[SM_REQUESTS_PER_SEC];
+
+	if (!isfinite(cpu) || !isfinite(rps) || rps < CAP_MIN_RPS || !(cpu > 0))
+		return;
+	if (!(g->cap_rps > 0)) {
+		g->cap_cpu = cpu;
+		g->cap_rps = rps;
+		return;
+	}
+	g->cap_cpu += CAP_ALPHA * (cpu - g->cap_cpu);
+	g->cap_rps += CAP_ALPHA * (rps - g->cap_rps);
+}
+
+/*
+ * Requests/s one replica serves: presage.capacity, else learnt as the rate
+ * at which a replica uses up its CPU allotment (presage.cpu.max, else one
+ * core) at the group's measured CPU per request; 0 while unknown (the group
+ * is then sized on CPU).
+ */
+static double capacity_of(const struct group *g, const struct ctr_settings *st, bool *learned)
+{
+	*learned = false;
+	if (st->capacity > 0)
+		return st->capacity;
+	if (!(g->cap_rps > 0) || !(g->cap_cpu > 0))
+		return 0;
+	*learned = true;
+	return (st->cpu_max > 0 ? st->cpu_max : 1.0) / (g->cap_cpu / g->cap_rps);
+}
+
 static void build_input(const struct group *g, const struct ctr_settings *st,
 			const struct snapshot *s, struct policy_input *in)
 {
 	const struct ginsight *gi = &g->ins;
-	bool by_req = st->capacity > 0 && isfinite(gi->last[SM_REQUESTS_PER_SEC]);
+	bool learned;
+	double capacity = capacity_of(g, st, &learned);
+	bool by_req = capacity > 0 && isfinite(gi->last[SM_REQUESTS_PER_SEC]);
 	int m = by_req ? SM_REQUESTS_PER_SEC : SM_CPU_CORES;
 
 	memset(in, 0, sizeof(*in));
@@ -174,7 +212,7 @@ static void build_input(const struct group *g, const struct ctr_settings *st,
 	in->replicas_requested = current_replicas(g, g->members);
 	in->replicas_ready = g->members;
 	in->demand = gi->last[m];
-	in->capacity = by_req ? st->capacity : st->cpu_max > 0 ? st->cpu_max : 1.0;
+	in->capacity = by_req ? capacity : st->cpu_max > 0 ? st->cpu_max : 1.0;
 	in->utilisation = in->replicas_ready > 0 && isfinite(in->demand)
 				  ? in->demand / (in->replicas_ready * in->capacity) : NAN;
 	in->latency_p95_ms = gi->last[SM_REQ_P95_SECONDS] * 1000;
@@ -345,7 +383,10 @@ void engine_decide(struct group *g, const struct snapshot *s)
 			return;
 		}
 	}
+	learn_capacity(g);
 	build_input(g, &st, s, &g->ins.in);
+	capacity_of(g, &st, &g->ins.capacity_learned);
+	g->ins.capacity_learned = g->ins.capacity_learned && isfinite(g->ins.last[SM_REQUESTS_PER_SEC]);
 	policy_decide(g->pol, &g->ins.in, &out);
 	g->oom_prev = g->oom_total;
 	g->ins.out = out;

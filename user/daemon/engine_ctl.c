@@ -153,6 +153,8 @@ static cJSON *decision_json(const struct ginsight *g, bool acted)
 	add_num(i, "forecast_window_upper", in->fc_window.valid ? in->fc_window.upper : NAN);
 	add_num(i, "lead_seconds", in->startup_s);
 	add_num(i, "capacity", in->capacity);
+	if (!acted)
+		cJSON_AddBoolToObject(i, "capacity_learned", g->capacity_learned);
 	add_num(i, "utilisation", in->utilisation);
 	add_num(i, "target_utilisation", in->target_util);
 	add_num(i, "latency_p95_ms", in->latency_p95_ms);

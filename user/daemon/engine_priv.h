@@ -30,6 +30,8 @@ struct group {
 	struct ginsight ins;       /* working copy, published each tick */
 	double last_action;        /* unix seconds of the last actuation */
 	double up_at;              /* scale-up awaiting its first serving replica, 0: none */
+	/* learned capacity: EWMAs of the group's CPU cores and requests/s */
+	double cap_cpu, cap_rps;
 	/* a Swarm service's own labels (its tasks do not carry them), cached */
 	struct ctr_settings swarm_st;
 	double swarm_at;           /* unix seconds of the last read, 0: never */
