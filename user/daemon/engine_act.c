@@ -45,10 +45,6 @@ static enum policy_prio prio_of(enum ctr_priority p)
 	}
 }
 
-/*
- * The group's settings: labels of its first member (registry) overlaid by
- * the config's services.<name> entry, which wins when present.
- */
 /* The Swarm service a task container belongs to, or NULL. */
 static const char *swarm_service_of(const struct ctr_identity *id)
 {
@@ -79,6 +75,11 @@ static bool swarm_settings(struct group *g, const char *svc, double now, struct 
 	return true;
 }
 
+/*
+ * The group's settings: labels of its first member (registry), or of its
+ * Swarm service when the member is a task without labels of its own,
+ * overlaid by the config's services.<name> entry, which wins when present.
+ */
 static bool group_settings(struct group *g, const struct snapshot *s, struct ctr_identity *id,
 			   struct ctr_settings *st)
 {
