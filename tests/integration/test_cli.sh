@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
 source tests/lib/cgroup.sh
+source tests/lib/daemon.sh
 B=${PRESAGE_BUILD:-build}
 PRESAGED=$B/presaged
 PRESAGE=$B/presage
@@ -75,15 +76,13 @@ tap_check "protocol mismatch: exit 1 and both versions named" \
 cat >"$tmp/presage.json" <<EOF
 { "tick_seconds": 0.5, "model_step_seconds": 1 }
 EOF
-"$PRESAGED" --config "$tmp/presage.json" --socket "$sock" --state-dir "$tmp/state" \
-	--listen "127.0.0.1:$port" --log-level info 2>"$tmp/presaged.log" &
-dpid=$!
-cleanup_push "kill_pid $dpid"
-if ! wait_for 30 test -S "$sock"; then
-	tap_fail "daemon starts" "$(tail -5 "$tmp/presaged.log")"
+if ! daemon_start "$sock" "$tmp/presaged.log" 30 "$PRESAGED" --config "$tmp/presage.json" \
+	--socket "$sock" --state-dir "$tmp/state" --listen "127.0.0.1:$port" --log-level info; then
+	tap_fail "daemon starts" "$DAEMON_TAIL"
 	tap_done
 	exit 1
 fi
+dpid=$DAEMON_PID
 ready() { P status -o json 2>/dev/null | jq -e '.ready == true' >/dev/null; }
 wait_for 30 ready # the first snapshot: telemetry is attached
 cg_create "$cg"

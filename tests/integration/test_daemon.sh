@@ -6,6 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
 source tests/lib/cgroup.sh
+source tests/lib/daemon.sh
 B=${PRESAGE_BUILD:-build}
 PRESAGED=$B/presaged
 PRESAGE=$B/presage
@@ -33,15 +34,13 @@ tap_check "a missing --config file is an error" test $? -eq 1
 cat >"$tmp/good.json" <<EOF
 { "tick_seconds": 0.5, "model_step_seconds": 2 }
 EOF
-"$PRESAGED" --config "$tmp/good.json" --socket "$sock" --state-dir "$tmp/state" \
-	--listen "127.0.0.1:$port" --log-level info 2>"$tmp/daemon.log" &
-dpid=$!
-cleanup_push "kill_pid $dpid"
-if ! wait_for 20 test -S "$sock"; then
-	tap_fail "daemon starts and opens its socket" "$(tail -5 "$tmp/daemon.log")"
+if ! daemon_start "$sock" "$tmp/daemon.log" 20 "$PRESAGED" --config "$tmp/good.json" \
+	--socket "$sock" --state-dir "$tmp/state" --listen "127.0.0.1:$port" --log-level info; then
+	tap_fail "daemon starts and opens its socket" "$DAEMON_TAIL"
 	tap_done
 	exit 1
 fi
+dpid=$DAEMON_PID
 tap_ok "daemon starts and opens its socket"
 tap_check "control socket is mode 0600" test "$(stat -c %a "$sock")" = 600
 

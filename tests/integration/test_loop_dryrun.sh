@@ -10,13 +10,7 @@ source tests/lib/tap.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
-if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "ok 1 - closed loop, dry run # SKIP needs root and dockerd"
-	exit 0
-fi
-loop_docker loopd --live-restore || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
-tmp=$(mktemp -d /tmp/presage-loopd-XXXXXX)
-cleanup_push "rm -rf '$tmp'"
+loop_begin loopd "dry run" --live-restore
 
 port=$((20000 + RANDOM % 20000))
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
@@ -32,7 +26,7 @@ before=$(state)
 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
   "policy": { "default": "predictive", "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' --dry-run ||
 	{ tap_fail "presaged --dry-run starts"; tap_done; exit 1; }
-loop_load "$port" "$tmp/load.csv" --shape 20,20,100,180,260,260,260,260,260,260,260,260 \
+loop_load "$port" "$LOOP_TMP/load.csv" --shape 20,20,100,180,260,260,260,260,260,260,260,260 \
 	--step-ms 2000 --max-requests 20000
 would() { loop_events_json | jqe '[.[] | select(.message | test("^dry-run"))] |
 	(map(select(.kind == "scale")) | length > 0) and (map(select(.kind == "resize")) | length > 0)'; }

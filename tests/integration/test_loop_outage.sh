@@ -11,13 +11,7 @@ source tests/lib/tap.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
-if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "ok 1 - closed loop, dockerd outage # SKIP needs root and dockerd"
-	exit 0
-fi
-loop_docker loopo --live-restore || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
-tmp=$(mktemp -d /tmp/presage-loopo-XXXXXX)
-cleanup_push "rm -rf '$tmp'"
+loop_begin loopo "dockerd outage" --live-restore
 
 port=$((20000 + RANDOM % 20000))
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
@@ -31,7 +25,7 @@ tap_check "the daemon is sampling before the outage" test "$(seq_of)" -gt 0
 # The outage: load rises while dockerd is away, so the loop wants to act.
 dockerd_stop
 seq0=$(seq_of)
-loop_load "$port" "$tmp/load.csv" --shape 30,100,180,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250 \
+loop_load "$port" "$LOOP_TMP/load.csv" --shape 30,100,180,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250,250 \
 	--step-ms 2000 --max-requests 40000
 sleep 8
 seq1=$(seq_of)

@@ -29,15 +29,9 @@ source tests/lib/tap.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
-if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "ok 1 - closed loop, predictive vs reactive # SKIP needs root and dockerd"
-	exit 0
-fi
 WARMUP_MS=10000
 export LOOP_WARMUP_MS=$WARMUP_MS
-loop_docker loopp --live-restore || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
-tmp=$(mktemp -d /tmp/presage-loopp-XXXXXX)
-cleanup_push "rm -rf '$tmp'"
+loop_begin loopp "predictive vs reactive" --live-restore
 
 port=$((20000 + RANDOM % 20000))
 common=(presage.enable=true presage.min=1 presage.max=4 presage.capacity=100 presage.target=0.7)
@@ -61,9 +55,9 @@ shape=$(awk -v s=$STEP_AT -v a=$RAMP_AT -v r=$RAMP_S -v p=$PLATEAU_S 'BEGIN {
 		printf "%s%d", (t > 0 ? "," : ""), v
 	} }')
 t0=$(loop_now)
-loop_load "$port" "$tmp/r.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+loop_load "$port" "$LOOP_TMP/r.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
 lr=$LOAD_PID
-loop_load $((port + 1)) "$tmp/p.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+loop_load $((port + 1)) "$LOOP_TMP/p.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
 lp=$LOAD_PID
 wait "$lr" "$lp" 2>/dev/null
 ev=$(loop_events_json)

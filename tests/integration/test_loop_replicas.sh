@@ -12,13 +12,7 @@ source tests/lib/tap.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
-if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "ok 1 - closed loop, replicas # SKIP needs root and dockerd"
-	exit 0
-fi
-loop_docker loopr --live-restore || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
-tmp=$(mktemp -d /tmp/presage-loopr-XXXXXX)
-cleanup_push "rm -rf '$tmp'"
+loop_begin loopr "replicas" --live-restore
 
 port=$((20000 + RANDOM % 20000))
 port2=$((port + 1))
@@ -35,16 +29,16 @@ sleep 5 # a few model steps of the idle group first
 
 # 30 s at 20 req/s rising to 260, 20 s at 260, then 30 req/s: 70 s in all.
 shape="20,20,60,100,140,180,220,260,260,260,260,260,260,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30"
-loop_load "$port" "$tmp/load.csv" --shape "$shape" --step-ms 2000 --max-requests 40000
+loop_load "$port" "$LOOP_TMP/load.csv" --shape "$shape" --step-ms 2000 --max-requests 40000
 load1=$LOAD_PID
-loop_load "$port2" "$tmp/load2.csv" --shape "$shape" --step-ms 2000 --max-requests 40000
+loop_load "$port2" "$LOOP_TMP/load2.csv" --shape "$shape" --step-ms 2000 --max-requests 40000
 lo=99 hi=0 max_seen=0
 sample() {
 	local n
 	n=$(loop_replicas web)
 	[ "$n" -lt "$lo" ] && lo=$n
 	[ "$n" -gt "$hi" ] && hi=$n
-	echo "$SECONDS $n" >>"$tmp/replicas"
+	echo "$SECONDS $n" >>"$LOOP_TMP/replicas"
 }
 deadline=$((SECONDS + 28))
 while [ $SECONDS -lt $deadline ]; do sample; sleep 1; done
@@ -57,7 +51,7 @@ after=$(loop_replicas web)
 tap_check "when load falls it loses replicas ($peak -> $after)" test "$after" -lt "$peak"
 tap_check "replicas stayed within min 1 and max 3 (seen $lo..$hi)" test "$lo" -ge 1 -a "$hi" -le 3
 wait "$load1" 2>/dev/null
-ok=$(awk -F, 'NR > 1 { ok += $3; err += $4 } END { print ok + 0, err + 0 }' "$tmp/load.csv")
+ok=$(awk -F, 'NR > 1 { ok += $3; err += $4 } END { print ok + 0, err + 0 }' "$LOOP_TMP/load.csv")
 echo "# load on web: ok/errors $ok"
 
 # The scale-down event is published once the replica is stopped and removed.

@@ -18,15 +18,11 @@ source tests/lib/tap.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
-if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "ok 1 - closed loop, swarm # SKIP needs root and dockerd"
-	exit 0
-fi
 # Swarm makes a docker_gwbridge link in the host's namespace and leaves it
 # when the daemon stops: remove it afterwards unless it was there before.
 ip link show docker_gwbridge >/dev/null 2>&1 ||
 	cleanup_push "ip link show docker_gwbridge >/dev/null 2>&1 && ip link delete docker_gwbridge"
-loop_docker loops || { tap_fail "private dockerd with the web image"; tap_done; exit 1; }
+loop_begin loops "swarm"
 sp=$((20000 + RANDOM % 20000))
 if ! dk swarm init --advertise-addr "127.0.0.1:$sp" --listen-addr "127.0.0.1:$sp" \
 	--data-path-port $((sp + 1)) >/dev/null 2>&1; then
@@ -34,8 +30,6 @@ if ! dk swarm init --advertise-addr "127.0.0.1:$sp" --listen-addr "127.0.0.1:$sp
 	tap_done
 	exit 1
 fi
-tmp=$(mktemp -d /tmp/presage-loops-XXXXXX)
-cleanup_push "rm -rf '$tmp'"
 
 port=$((20000 + RANDOM % 20000))
 # svc NAME PORT WORK_US LABELS...: a replicated service of one http_reuseport task.
@@ -67,9 +61,9 @@ loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
 shape=$(awk 'BEGIN { for (t = 0; t <= 70; t++) {
 	v = t < 8 ? 20 : t < 20 ? 20 + 240 * (t - 8) / 12 : t < 36 ? 260 : 10
 	printf "%s%d", (t > 0 ? "," : ""), v } }')
-loop_load "$port" "$tmp/on.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+loop_load "$port" "$LOOP_TMP/on.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
 lon=$LOAD_PID
-loop_load $((port + 1)) "$tmp/off.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
+loop_load $((port + 1)) "$LOOP_TMP/off.csv" --shape "$shape" --step-ms 1000 --max-requests 40000
 loff=$LOAD_PID
 
 peak=1

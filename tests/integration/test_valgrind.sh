@@ -6,6 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
 source tests/lib/cgroup.sh
+source tests/lib/daemon.sh
 B=${PRESAGE_BUILD:-build}
 
 if ! command -v valgrind >/dev/null; then
@@ -20,17 +21,15 @@ sock=$tmp/s.sock
 name=presage-vg-$$
 echo '{ "tick_seconds": 0.5, "model_step_seconds": 1 }' >"$tmp/c.json"
 
-valgrind --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
-	--errors-for-leak-kinds=definite,indirect --suppressions=tests/valgrind.supp \
-	"$B/presaged" --config "$tmp/c.json" --socket "$sock" --state-dir "$tmp/state" \
-	--listen "127.0.0.1:$port" >"$tmp/vg.log" 2>&1 &
-vpid=$!
-cleanup_push "kill_pid $vpid"
-if ! wait_for 120 test -S "$sock"; then
-	tap_fail "presaged starts under valgrind" "$(tail -5 "$tmp/vg.log")"
+if ! daemon_start "$sock" "$tmp/vg.log" 120 valgrind --error-exitcode=9 --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	--suppressions=tests/valgrind.supp "$B/presaged" --config "$tmp/c.json" --socket "$sock" \
+	--state-dir "$tmp/state" --listen "127.0.0.1:$port"; then
+	tap_fail "presaged starts under valgrind" "$DAEMON_TAIL"
 	tap_done
 	exit 1
 fi
+vpid=$DAEMON_PID
 tap_ok "presaged starts under valgrind"
 
 cg_create "$name"

@@ -4,6 +4,11 @@
 #
 # Source after tests/lib/tap.sh and tests/integration/lib/dockerd.sh.
 #
+#   loop_begin NAME WHAT [dockerd flags...]
+#       the start of every closed-loop test: without root or dockerd, a SKIP
+#       line naming WHAT and exit 0; then loop_docker NAME (a failed check
+#       and exit 1 when it fails) and LOOP_TMP, a scratch directory removed
+#       at exit
 #   loop_docker NAME [dockerd flags...]
 #       dockerd_start NAME and import $LOOP_IMAGE (busybox + http_reuseport
 #       + busy) into it; 1 when either fails.
@@ -29,8 +34,26 @@
 #   loop_actions SERVICE ACTION   how many such events there are
 #   loop_now            unix time with fractions
 
+source tests/lib/daemon.sh
+
 B=${PRESAGE_BUILD:-build}
 LOOP_IMAGE=${LOOP_IMAGE:-presage-web:test}
+
+loop_begin() {
+	local name=$1 what=$2
+	shift 2
+	if ! command -v dockerd >/dev/null || [ "$(id -u)" != 0 ]; then
+		echo "ok 1 - closed loop, $what # SKIP needs root and dockerd"
+		exit 0
+	fi
+	if ! loop_docker "$name" "$@"; then
+		tap_fail "private dockerd with the web image"
+		tap_done
+		exit 1
+	fi
+	LOOP_TMP=$(mktemp -d "/tmp/presage-$name-XXXXXX")
+	cleanup_push "rm -rf '$LOOP_TMP'"
+}
 
 loop_docker() {
 	dockerd_start "$@" || return 1
@@ -49,16 +72,15 @@ loop_daemon() {
 	PD_LOG=$PD_DIR/presaged.log
 	cleanup_push "rm -rf '$PD_DIR'"
 	echo "$cfg" >"$PD_DIR/presage.json"
-	"$B/presaged" --config "$PD_DIR/presage.json" --socket "$PD_SOCK" \
-		--state-dir "$PD_DIR/state" --listen "127.0.0.1:$((20000 + RANDOM % 20000))" \
-		--docker-host "$DOCKERD_HOST" "$@" 2>"$PD_LOG" &
-	PD_PID=$!
-	cleanup_push "kill_pid $PD_PID"
-	if ! wait_for 30 test -S "$PD_SOCK"; then
+	if ! daemon_start "$PD_SOCK" "$PD_LOG" 30 "$B/presaged" --config "$PD_DIR/presage.json" \
+		--socket "$PD_SOCK" --state-dir "$PD_DIR/state" \
+		--listen "127.0.0.1:$((20000 + RANDOM % 20000))" --docker-host "$DOCKERD_HOST" "$@"; then
+		PD_PID=$DAEMON_PID
 		echo "# presaged did not come up; log tail:" >&2
-		tail -5 "$PD_LOG" | sed 's/^/#   /' >&2
+		sed 's/^/#   /' <<<"$DAEMON_TAIL" >&2
 		return 1
 	fi
+	PD_PID=$DAEMON_PID
 }
 
 loop_daemon_stop() {
