@@ -302,8 +302,7 @@ static void step_group(struct group *g, const struct snapshot *s)
 
 	if (g->seen_seq != s->seq)
 		return;
-	if (g->service[0])
-		engine_watch_startup(g, s);
+	engine_watch_startup(g, s);
 	closed = series_add_tick(g->series, s->time, g->tick);
 	if (closed <= 0)
 		return;

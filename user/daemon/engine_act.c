@@ -193,15 +193,16 @@ static double capacity_of(const struct group *g, const struct ctr_settings *st, 
 	return (st->cpu_max > 0 ? st->cpu_max : 1.0) / (g->cap_cpu / g->cap_rps);
 }
 
+/* The policy's input; *learned: sized on a learnt request capacity. */
 static void build_input(const struct group *g, const struct ctr_settings *st,
-			const struct snapshot *s, struct policy_input *in)
+			const struct snapshot *s, struct policy_input *in, bool *learned)
 {
 	const struct ginsight *gi = &g->ins;
-	bool learned;
-	double capacity = capacity_of(g, st, &learned);
+	double capacity = capacity_of(g, st, learned);
 	bool by_req = capacity > 0 && isfinite(gi->last[SM_REQUESTS_PER_SEC]);
 	int m = by_req ? SM_REQUESTS_PER_SEC : SM_CPU_CORES;
 
+	*learned = *learned && by_req;
 	memset(in, 0, sizeof(*in));
 	in->now = s->time * time_scale;
 	in->step_s = engine.cfg->model_step_seconds * time_scale;
@@ -385,9 +386,7 @@ void engine_decide(struct group *g, const struct snapshot *s)
 		}
 	}
 	learn_capacity(g);
-	build_input(g, &st, s, &g->ins.in);
-	capacity_of(g, &st, &g->ins.capacity_learned);
-	g->ins.capacity_learned = g->ins.capacity_learned && isfinite(g->ins.last[SM_REQUESTS_PER_SEC]);
+	build_input(g, &st, s, &g->ins.in, &g->ins.capacity_learned);
 	policy_decide(g->pol, &g->ins.in, &out);
 	g->oom_prev = g->oom_total;
 	g->ins.out = out;

@@ -134,14 +134,6 @@ static int ctx_init(struct fcast_ctx *c, const struct fcast_params *p)
 	 */
 	want = c->p.season >= 2 ? 8 * c->p.season : (int)(FCAST_HIST_CYCLES * c->p.max_period);
 	c->cap = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
-	/*
-	 * Periodic work (refits, season detection) every eighth of 3.3 longest
-	 * periods (of 8 cycles of a fixed one), within 128..FCAST_HIST_MAX/8,
-	 * whatever the history length: refits follow drift at the same pace.
-	 */
-	want = c->p.season >= 2 ? 8 * c->p.season : (int)(3.3 * c->p.max_period);
-	want = want < 1024 ? 1024 : want > FCAST_HIST_MAX ? FCAST_HIST_MAX : want;
-	c->every = want / 8;
 	if (c->p.season > c->cap / 2)
 		c->p.season = 1; /* a fixed period longer than the history cannot be learnt */
 	c->t = -1;
@@ -184,7 +176,7 @@ static void ctx_detect(struct fcast_ctx *c)
 {
 	int periods[FCAST_MAX_SEASONS] = {0}, np;
 	double strength[FCAST_MAX_SEASONS] = {0}, *x;
-	int64_t every = c->every > 64 ? c->every : 64, grow = (c->t + 1) / 4;
+	int64_t every = c->cap / 8 > 64 ? c->cap / 8 : 64, grow = (c->t + 1) / 4;
 
 	if (c->p.season != 0 || c->t < c->next_detect)
 		return;
@@ -294,11 +286,17 @@ static int lower_bound(const float *a, int n, float v)
 	return lo;
 }
 
+/* A score as the calibration windows keep it (NaN: 0). */
+static float z_kept(double z)
+{
+	return isfinite(z) ? (float)fmin(fmax(z, -Z_CAP), Z_CAP) : 0;
+}
+
 /* Add z to anchor k's window, evicting the oldest score when full. */
 static void cal_push(struct fcast *f, int k, double zd)
 {
 	float *w = f->cal + (size_t)k * FCAST_CAL_WIN, *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
-	float z = (float)fmin(fmax(zd, -Z_CAP), Z_CAP);
+	float z = z_kept(zd);
 	int n = f->cal_n[k], i;
 
 	if (n == FCAST_CAL_WIN) {
@@ -694,7 +692,6 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	sbuf_u32(b, (uint32_t)c->n);
 	for (int k = c->n - 1; k >= 0; k--) {
 		int64_t i = (c->t - k) % c->cap;
-
 		uint8_t m = (uint8_t)fcast_ctx_missing(c, c->t - k);
 
 		sbuf_f64(b, c->hist[i]);
@@ -757,7 +754,6 @@ static void load_ctx(struct fcast_ctx *c, struct sbuf_reader *r)
 	if (c->t < c->n - 1 || c->t > ((int64_t)1 << 50))
 		r->err = -EBADMSG;
 	for (int k = c->n - 1; k >= 0 && !r->err; k--) {
-
 		double v = sbuf_get_f64(r);
 		uint8_t m = 0;
 
@@ -790,11 +786,8 @@ static void load_window(struct fcast *f, int k, struct sbuf_reader *r)
 
 	f->cal_n[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN);
 	f->cal_pos[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN - 1);
-	for (int i = 0; i < f->cal_n[k]; i++) {
-		double z = sbuf_get_f64(r);
-
-		w[i] = (float)(isfinite(z) ? fmin(fmax(z, -1e30), 1e30) : 0);
-	}
+	for (int i = 0; i < f->cal_n[k]; i++)
+		w[i] = z_kept(sbuf_get_f64(r));
 	memcpy(so, w, (size_t)f->cal_n[k] * sizeof(float));
 	qsort(so, (size_t)f->cal_n[k], sizeof(float), cmp_flt);
 }

@@ -59,8 +59,7 @@ struct fcast_ctx {
 	int64_t t;     /* index of the newest sample (-1 before any) */
 	float *hist;   /* ring of cap values (missing ones imputed) */
 	uint8_t *miss; /* bitmap: bit set where hist holds an imputed value */
-	int cap;       /* ring capacity */
-	int every;     /* steps between periodic refits and season detections */
+	int cap;       /* ring capacity; refits and season detection every cap/8 steps */
 	int n;	       /* samples held (<= cap) */
 	int periods[FCAST_MAX_SEASONS];
 	double strength[FCAST_MAX_SEASONS]; /* autocorrelation at each period */

@@ -16,7 +16,7 @@
  * error); then, in the second stage, ARMA(p <= 2, q <= 2) against the long
  * AR by AIC.  Each candidate costs a small Cholesky solve, not a
  * pass over the data.  Refits are bounded and periodic (doubling while the
- * history grows, then every c->every steps, and when the seasons change);
+ * history grows, then every cap/8 steps, and when the seasons change);
  * between refits an update is O(1).
  */
 #include "model/fcast.h"
@@ -508,7 +508,7 @@ static void ar_update(void *p, const struct fcast_ctx *c, double y, int missing)
 		a->next_fit = c->t;
 	}
 	if (c->t >= a->next_fit) {
-		int64_t every = c->every > 256 ? c->every : 256;
+		int64_t every = c->cap / 8 > 256 ? c->cap / 8 : 256;
 
 		a->next_fit = c->n < c->cap ? (c->t + 1) * 2 : c->t + every;
 		if (a->next_fit > c->t + every)

@@ -8,7 +8,7 @@
  * is filtered over the history window and the set minimising the one-step
  * plus multi-step error wins; the state is then re-run over the window.
  * Refits happen on a doubling schedule while history grows, then every
- * c->every steps, and at once when the detected seasons change.  Between
+ * cap/8 steps, and at once when the detected seasons change.  Between
  * refits each update is O(1).
  */
 #include "model/fcast.h"
@@ -166,7 +166,7 @@ static int hw_init_state(struct hw_state *st, const double *x, int n, int64_t t0
 			acc[k] = cnt[k] > 0 ? acc[k] / cnt[k] : 0;
 		rc = smooth_profile(acc, p[s]);
 		for (int k = 0; k < p[s] && !rc; k++)
-			st->s[s][k] = (double)acc[k];
+			st->s[s][k] = acc[k];
 next:
 		free(acc);
 		free(cnt);
@@ -299,7 +299,7 @@ static void hw_update(void *p, const struct fcast_ctx *c, double y, int missing)
 		m->next_fit = c->t;
 	m->gen = c->season_gen;
 	if (c->t >= m->next_fit) {
-		int64_t every = c->every > 256 ? c->every : 256;
+		int64_t every = c->cap / 8 > 256 ? c->cap / 8 : 256;
 
 		m->next_fit = c->n < c->cap ? (c->t + 1) * 2 : c->t + every;
 		if (m->next_fit > c->t + every)
@@ -335,8 +335,7 @@ static void hw_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 	sbuf_u32(b, (uint32_t)m->st.np);
 	for (int i = 0; i < m->st.np; i++) {
 		sbuf_u32(b, (uint32_t)m->st.p[i]);
-		for (int k = 0; k < m->st.p[i]; k++)
-			sbuf_f64(b, m->st.s[i][k]);
+		sbuf_f64v(b, m->st.s[i], (size_t)m->st.p[i]);
 	}
 	sbuf_u32(b, m->gen);
 	sbuf_i64(b, m->next_fit);
@@ -362,7 +361,7 @@ static int hw_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 		for (int k = 0; k < m->st.p[i] && !r->err; k++) {
 			double v = sbuf_get_f64(r);
 
-			m->st.s[i][k] = (double)(isfinite(v) ? fmin(fmax(v, -1e300), 1e300) : 0);
+			m->st.s[i][k] = isfinite(v) ? fmin(fmax(v, -1e300), 1e300) : 0;
 		}
 	}
 	m->gen = sbuf_get_u32(r);
