@@ -2,9 +2,19 @@
 /*
  * sched.bpf.c - CPU time, context switches and run-queue latency per cgroup.
  *
- * - CPU time from sched_stat_runtime: it fires from update_curr for every
- *   scheduling class with the same delta the kernel charges to cpuacct, so
- *   a task that never switches is still charged at each tick.
+ * - CPU time, where the loader can open per-CPU perf timers (tp_btf path):
+ *   from the task's own se.sum_exec_runtime, which update_curr advances for
+ *   every scheduling class by the same delta it charges to cpuacct.  Each
+ *   CPU remembers the task it runs and how much of that task's runtime is
+ *   already charged (cpu_stint); sched_switch charges the rest to prev's
+ *   cgroup, and the cpu_sample program, a perf timer at TELE_CPU_SAMPLE_HZ
+ *   on every CPU, charges a task that keeps the CPU for long.  That costs
+ *   nothing per context switch beyond the switch program that runs anyway,
+ *   where a sched_stat_runtime program would run about twice more per
+ *   switch (it fires at every update_curr: dequeue, wakeup preemption
+ *   checks, ticks).  Otherwise (no perf events, raw_tp kernels) CPU time
+ *   comes from sched_stat_runtime, the same deltas one update_curr at a
+ *   time.
  * - Context switches from sched_switch, charged to the *previous* task
  *   (`current` is still prev there): voluntary when it leaves sleeping,
  *   involuntary when preempted or still runnable.
@@ -34,6 +44,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Options, set by the loader before load. */
 const volatile __u8 opt_runq = 1;	    /* measure run-queue latency */
 const volatile __u8 opt_runq_schedinfo = 0; /* tp_btf: enqueue time from sched_info */
+const volatile __u8 opt_cpu_stints = 0;	    /* tp_btf: CPU time from switch + cpu_sample */
 
 HIST_MAP(runq_hist);
 
@@ -51,6 +62,19 @@ struct {
 	__type(value, __u64);
 } runq_ts_pid SEC(".maps");
 
+/* This CPU's running task and the part of its runtime already charged. */
+struct cpu_stint {
+	__u64 task;    /* task_struct address, 0 = unknown */
+	__u64 charged; /* its se.sum_exec_runtime when last charged */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_stint);
+} cpu_stint SEC(".maps");
+
 static __always_inline void charge_runtime(__u64 cgid, __u64 delta)
 {
 	struct tele_cg_counters *c = cg_counters_of(cgid);
@@ -59,12 +83,13 @@ static __always_inline void charge_runtime(__u64 cgid, __u64 delta)
 		c->cpu_ns += delta;
 }
 
-static __always_inline void charge_switch(__u64 cgid, int voluntary)
+static __always_inline void charge_switch(__u64 cgid, int voluntary, __u64 runtime)
 {
 	struct tele_cg_counters *c = cg_counters_of(cgid);
 
 	if (!c)
 		return;
+	c->cpu_ns += runtime;
 	if (voluntary)
 		c->ctx_voluntary += 1;
 	else
@@ -131,15 +156,86 @@ int BPF_PROG(wakeup_new_btf, struct task_struct *p)
 	return 0;
 }
 
+/* SCHED_NORMAL, SCHED_BATCH, SCHED_IDLE: the fair class, which sets prev_sum_exec_runtime. */
+static __always_inline int is_fair(const struct task_struct *p)
+{
+	return p->policy == 0 || p->policy == 3 || p->policy == 5;
+}
+
+/*
+ * Runtime of prev not charged yet, and start next's stint.  Runs with
+ * interrupts off (inside __schedule), so cpu_sample never interleaves.
+ * When this CPU's stint names another task, prev got the CPU without a
+ * traced switch (some kernels switch to and from certain threads without
+ * the tracepoint; seen with ftrace on a paravirtualised 6.18), or this is
+ * the first switch since load: a fair task's stint then starts at
+ * prev_sum_exec_runtime, which the kernel sets whenever it picks the task;
+ * other classes lose that one stint.
+ */
+static __always_inline __u64 stint_switch(struct task_struct *prev, struct task_struct *next)
+{
+	struct cpu_stint *st;
+	__u64 run = 0, sum, base, picked, charged;
+	__u32 zero = 0;
+
+	if (!opt_cpu_stints)
+		return 0;
+	st = bpf_map_lookup_elem(&cpu_stint, &zero);
+	if (!st)
+		return 0;
+	sum = prev->se.sum_exec_runtime;
+	picked = prev->se.prev_sum_exec_runtime;
+	charged = st->charged;
+	/* all loads done here: the verifier refuses one load insn merged over two pointer types */
+	asm volatile("" ::: "memory");
+	if (st->task == (__u64)prev)
+		base = charged;
+	else if (is_fair(prev))
+		base = picked;
+	else
+		base = sum;
+	if (sum > base)
+		run = sum - base;
+	st->task = (__u64)next;
+	st->charged = next->se.sum_exec_runtime;
+	return run;
+}
+
+/*
+ * Perf timer on each CPU: charge what the running task ran since its stint
+ * was last charged (update_curr keeps sum_exec_runtime current to the last
+ * scheduler tick).  In the middle of a switch the stint already names next
+ * while current is still prev: nothing is charged then.
+ */
+SEC("perf_event")
+int cpu_sample(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct cpu_stint *st;
+	__u32 zero = 0;
+	__u64 now;
+
+	st = bpf_map_lookup_elem(&cpu_stint, &zero);
+	if (!st || st->task != (__u64)t || !t->pid)
+		return 0;
+	now = t->se.sum_exec_runtime;
+	if (now <= st->charged)
+		return 0;
+	charge_runtime(task_cgid_btf(t), now - st->charged);
+	st->charged = now;
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	int voluntary = !preempt && prev_state != TASK_RUNNING;
+	__u64 run = stint_switch(prev, next);
 	__u64 *ts;
 
 	if (prev->pid) {
-		charge_switch(task_cgid_btf(prev), voluntary);
+		charge_switch(task_cgid_btf(prev), voluntary, run);
 		if (!voluntary && !opt_runq_schedinfo)
 			enqueue_btf(prev);
 	}
@@ -210,7 +306,7 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 	__u64 *ts;
 
 	if (BPF_CORE_READ(prev, pid)) {
-		charge_switch(task_cgid_core(prev), voluntary);
+		charge_switch(task_cgid_core(prev), voluntary, 0);
 		if (!voluntary)
 			enqueue_core(prev);
 	}

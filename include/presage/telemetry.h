@@ -26,6 +26,8 @@
 #define TELE_MAX_INFLIGHT 16384 /* block requests between issue and completion */
 #define TELE_MAX_RUNQ_PID 32768 /* raw_tp fallback: pids waiting on a run queue */
 #define TELE_RINGBUF_SIZE (256 * 1024)
+/* Rate of the per-CPU perf timer that charges tasks which keep the CPU (sched.bpf.c). */
+#define TELE_CPU_SAMPLE_HZ 50
 
 enum tele_ev_kind {
 	TELE_EV_CGROUP_MKDIR = 1,

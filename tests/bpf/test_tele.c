@@ -273,6 +273,54 @@ static void test_cpu_seconds(void **state)
 	check_cpu(tele, "cpu", "4");
 }
 
+/* cgroup g's CPU time now: from the programs into *bpf, from cpuacct/cpu.stat into *kern. */
+static void cpu_now(const struct tcg *g, uint64_t *bpf, uint64_t *kern)
+{
+	struct tele_counters c;
+	struct cgfs_gauges gg;
+
+	assert_int_equal(tele_read(tele, g->id, &c), 0);
+	assert_int_equal(cgfs_read(cgfs, g->rel, &gg), 0);
+	*bpf = c.cpu_ns;
+	*kern = gg.cpu_usage_ns;
+}
+
+/*
+ * While a loop that rarely switches is still running, its CPU time keeps
+ * up with the kernel's: the per-CPU timers charge long stints every 20 ms,
+ * so at 20 moments 100 ms apart the figure never lags cpuacct / cpu.stat
+ * by more than 100 ms (without the timers it would wait for the loop's
+ * next switch, hundreds of milliseconds on a quiet CPU).
+ */
+static void test_cpu_while_running(void **state)
+{
+	char *argv[] = { "busy", "3", NULL };
+	struct tcg *g = tcg_create("cpulive", true);
+	uint64_t b, k, b0 = 0, k0 = 0;
+	int64_t lag, max_lag = 0;
+	pid_t pid = spawn_in(g, argv);
+	int i;
+
+	(void)state;
+	usleep(300000);
+	for (i = 0; i < 20; i++) {
+		usleep(100000);
+		cpu_now(g, &b, &k);
+		if (!i) {
+			b0 = b;
+			k0 = k;
+		}
+		lag = (int64_t)k - (int64_t)b;
+		max_lag = lag > max_lag ? lag : max_lag;
+	}
+	print_message("# while running: bpf +%.3f s, kernel +%.3f s, largest lag %.1f ms\n",
+		      (double)(b - b0) / 1e9, (double)(k - k0) / 1e9, (double)max_lag / 1e6);
+	assert_int_equal(wait_exit(pid), 0);
+	assert_true(k - k0 > 400000000ull); /* the loop ran */
+	assert_true(max_lag < 100000000);
+	assert_true(rel_err((double)(b - b0), (double)(k - k0)) <= TOL);
+}
+
 /* The raw_tp fallbacks load, attach and count as well. */
 static void test_raw_tp_fallback(void **state)
 {
@@ -724,6 +772,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_all_attached, teardown),
 		cmocka_unit_test_teardown(test_cpu_seconds, teardown),
+		cmocka_unit_test_teardown(test_cpu_while_running, teardown),
 		cmocka_unit_test_teardown(test_raw_tp_fallback, teardown),
 		cmocka_unit_test_teardown(test_runq_latency, teardown),
 		cmocka_unit_test_teardown(test_blk_odirect, teardown),

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -47,6 +49,9 @@ struct tele {
 	struct bpf_program *progs[TELE_MAX_PROGS]; /* chosen variants */
 	struct bpf_link *links[TELE_MAX_PROGS];
 	int nprogs;
+	int *sample_fds;	     /* per-CPU perf timers for cpu_sample, -1 = none */
+	struct bpf_link **sample_links; /* cpu_sample attached to each */
+	int nsampled;		     /* CPUs with cpu_sample attached */
 	int cg_fd;    /* v2 root, for cgroup_skb */
 	int stats_fd; /* keeps bpf stats on while open, or -1 */
 	int ncpus;
@@ -54,6 +59,7 @@ struct tele {
 	struct tele_hist rq_sum, blk_sum; /* tele_read's sums (too large for the stack) */
 	bool raw_tp;
 	bool runq_schedinfo; /* run-queue latency from task->sched_info */
+	bool cpu_stints;     /* CPU time from sched_switch + cpu_sample, not stat_runtime */
 	bool no_runq;
 	bool no_net;
 	bool force_raw;
@@ -133,6 +139,10 @@ static bool want_prog(struct tele *t, const struct bpf_program *prog)
 
 	if (strncmp(sec, "cgroup_skb/", 11) == 0)
 		return !t->no_net && t->cg_fd >= 0;
+	if (strcmp(sec, "perf_event") == 0)
+		return t->cpu_stints;
+	if (strcmp(sec, "tp_btf/sched_stat_runtime") == 0 && t->cpu_stints)
+		return false;
 	if (strncmp(tp, "sched_wakeup", 12) == 0 &&
 	    (t->no_runq || (t->runq_schedinfo && strncmp(sec, "tp_btf/", 7) == 0)))
 		return false;
@@ -178,6 +188,45 @@ static int share_counters(struct tele *t, struct bpf_map *m)
 	return err;
 }
 
+/*
+ * Open a CPU-clock perf timer at TELE_CPU_SAMPLE_HZ on every online CPU for
+ * cpu_sample.  Returns the number opened; 0 (logged) when perf events are
+ * unavailable, and CPU time then comes from sched_stat_runtime.  A CPU that
+ * comes online later has no timer: its long stints are charged at the switch.
+ */
+static int open_sample_timers(struct tele *t)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(a),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ull / TELE_CPU_SAMPLE_HZ, /* ns of cpu-clock */
+	};
+	int cpu, n = 0, err = 0;
+
+	t->sample_fds = malloc((size_t)t->ncpus * sizeof(*t->sample_fds));
+	t->sample_links = calloc((size_t)t->ncpus, sizeof(*t->sample_links));
+	if (!t->sample_fds || !t->sample_links) {
+		free(t->sample_fds);
+		free(t->sample_links);
+		t->sample_fds = NULL;
+		t->sample_links = NULL;
+		return 0;
+	}
+	for (cpu = 0; cpu < t->ncpus; cpu++) {
+		t->sample_fds[cpu] = (int)syscall(__NR_perf_event_open, &a, -1, cpu, -1,
+						  PERF_FLAG_FD_CLOEXEC);
+		if (t->sample_fds[cpu] >= 0)
+			n++;
+		else if (errno != ENODEV && errno != ENOENT) /* not an offline CPU */
+			err = errno;
+	}
+	if (!n)
+		log_info("no perf timers (%s): CPU time from sched_stat_runtime",
+			 strerror(err ? err : ENODEV));
+	return n;
+}
+
 static int load_sched(struct tele *t)
 {
 	int err;
@@ -186,8 +235,12 @@ static int load_sched(struct tele *t)
 	if (!t->sched)
 		return -errno;
 	t->runq_schedinfo = runq_schedinfo_ok(t);
+	t->cpu_stints = !t->force_raw && has_btf_tp(t, "sched_switch") &&
+			btf_has_member(t->vmlinux, "sched_entity", "sum_exec_runtime") &&
+			open_sample_timers(t) > 0;
 	t->sched->rodata->opt_runq = !t->no_runq;
 	t->sched->rodata->opt_runq_schedinfo = t->runq_schedinfo;
+	t->sched->rodata->opt_cpu_stints = t->cpu_stints;
 	err = choose_variants(t, t->sched->obj);
 	if (!err)
 		err = sched_bpf__load(t->sched);
@@ -230,6 +283,27 @@ static int load_events(struct tele *t)
 	return err;
 }
 
+/* Attach cpu_sample to every perf timer opened; the links own the fds. */
+static int attach_sampler(struct tele *t, struct bpf_program *p)
+{
+	int cpu, err = 0;
+
+	for (cpu = 0; cpu < t->ncpus; cpu++) {
+		if (t->sample_fds[cpu] < 0)
+			continue;
+		t->sample_links[cpu] = bpf_program__attach_perf_event(p, t->sample_fds[cpu]);
+		if (!t->sample_links[cpu]) {
+			err = -errno;
+			log_err("failed to attach %s on cpu %d: %s", bpf_program__name(p), cpu,
+				strerror(-err));
+			return err;
+		}
+		t->sample_fds[cpu] = -1;
+		t->nsampled++;
+	}
+	return 0;
+}
+
 static int attach_all(struct tele *t)
 {
 	int i, err;
@@ -237,6 +311,12 @@ static int attach_all(struct tele *t)
 	for (i = 0; i < t->nprogs; i++) {
 		struct bpf_program *p = t->progs[i];
 
+		if (strcmp(bpf_program__section_name(p), "perf_event") == 0) {
+			err = attach_sampler(t, p);
+			if (err)
+				return err;
+			continue;
+		}
 		if (strncmp(bpf_program__section_name(p), "cgroup_skb/", 11) == 0)
 			t->links[i] = bpf_program__attach_cgroup(p, t->cg_fd);
 		else
@@ -326,9 +406,10 @@ struct tele *tele_open(const struct tele_opts *o)
 		errno = err < 0 ? -err : EINVAL;
 		return NULL;
 	}
-	log_info("telemetry attached: %d programs%s%s", t->nprogs,
+	log_info("telemetry attached: %d programs%s%s%s", t->nprogs,
 		 t->raw_tp ? ", some raw tracepoint fallbacks" : "",
-		 t->runq_schedinfo ? ", run-queue waits from sched_info" : "");
+		 t->runq_schedinfo ? ", run-queue waits from sched_info" : "",
+		 t->cpu_stints ? ", CPU time from switches and per-CPU timers" : "");
 	return t;
 }
 
@@ -341,6 +422,13 @@ void tele_free(struct tele *t)
 	ring_buffer__free(t->rb);
 	for (i = 0; i < t->nprogs; i++)
 		bpf_link__destroy(t->links[i]);
+	for (i = 0; t->sample_links && i < t->ncpus; i++)
+		bpf_link__destroy(t->sample_links[i]);
+	for (i = 0; t->sample_fds && i < t->ncpus; i++)
+		if (t->sample_fds[i] >= 0)
+			close(t->sample_fds[i]);
+	free(t->sample_links);
+	free(t->sample_fds);
 	events_bpf__destroy(t->ev);
 	io_bpf__destroy(t->io);
 	sched_bpf__destroy(t->sched);
@@ -613,7 +701,9 @@ void tele_status(struct tele *t, struct tele_status *st)
 		__u32 len = sizeof(info);
 
 		snprintf(ps->name, sizeof(ps->name), "%s", bpf_program__name(t->progs[i]));
-		ps->attached = t->links[i] != NULL;
+		ps->attached = t->links[i] != NULL ||
+			       (strcmp(bpf_program__section_name(t->progs[i]), "perf_event") == 0 &&
+				t->nsampled > 0);
 		st->progs_attached += ps->attached;
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(t->progs[i]), &info, &len) == 0) {
 			ps->run_cnt = info.run_cnt;
