@@ -20,7 +20,7 @@ CC          := clang
 BPF_CLANG   := clang
 BPFTOOL     ?= bpftool
 ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
-B           := build
+B           ?= build
 
 PKGS        := libbpf libcurl libcjson libmicrohttpd
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -1,18 +1,25 @@
 /*
- * requests.c - cost of the request telemetry on a real HTTP server.
+ * requests.c - cost of presage's programs on a real HTTP server.
  *
  * Runs tests/helpers/req_httpd (no delay: the server is CPU-bound, the worst
- * case for per-request overhead) under wrk, alternately without and with
- * the request programs attached (order swapped every round so drift hits
- * both arms alike), and prints the median requests/s of each arm, their
- * ratio, and the nanoseconds per BPF program run measured by the kernel
- * (kernel.bpf_stats_enabled, switched on for one extra attached run only,
- * since it adds two clock reads per program run, then restored).
+ * case for per-request overhead) under wrk in three arms per round, in a
+ * rotating order so drift hits every arm alike:
+ *   - none: no program attached;
+ *   - req: the request programs alone (loaded alone they stamp arrivals
+ *     from tcp_probe);
+ *   - all: everything presaged attaches (scheduler, block, network, event
+ *     and request programs, the request object sharing the telemetry's
+ *     socket map so its cgroup_skb ingress program stamps arrivals).
+ * Prints the median requests/s of each arm, the ratios to none, and the
+ * nanoseconds per BPF program run measured by the kernel in one more "all"
+ * run (kernel.bpf_stats_enabled, switched on for that run only, since it
+ * adds two clock reads per program run, then restored).
  *
  * usage: requests [-r ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-k] (-k: Connection: close)
  * Needs root.  The helper is found under $PRESAGE_BUILD (default ./build).
  */
 #include "telemetry/requests.h"
+#include "telemetry/tele.h"
 
 #include "common/log.h"
 
@@ -157,24 +164,67 @@ struct prog_acc {
 	unsigned long long runs, ns;
 };
 
-/* One run with the programs attached; adds their run statistics to acc (if any). */
-static double attached_run(int port, int conns, int secs, int close_conn, struct prog_acc *acc)
-{
-	struct req_tele *r = req_open();
-	struct req_status st;
-	double rate;
+enum arm { ARM_NONE, ARM_REQ, ARM_ALL, NARMS };
+static const char *const arm_names[NARMS] = { "none", "req", "all" };
 
-	if (!r)
-		return -1;
-	rate = wrk_rate(port, conns, secs, close_conn);
-	if (acc && !req_status(r, &st)) {
-		for (int i = 0; i < REQ_NPROGS; i++) {
-			snprintf(acc[i].name, sizeof(acc[i].name), "%s", st.prog[i].name);
-			acc[i].runs += st.prog[i].run_cnt;
-			acc[i].ns += st.prog[i].run_time_ns;
-		}
+#define MAX_ACC (REQ_NPROGS + TELE_MAX_PROGS)
+
+/* Add one program's run statistics to acc under its name. */
+static void acc_add(struct prog_acc *acc, const char *name, uint64_t runs, uint64_t ns)
+{
+	int i;
+
+	for (i = 0; i < MAX_ACC && acc[i].name[0] && strcmp(acc[i].name, name); i++)
+		;
+	if (i == MAX_ACC)
+		return;
+	snprintf(acc[i].name, sizeof(acc[i].name), "%s", name);
+	acc[i].runs += runs;
+	acc[i].ns += ns;
+}
+
+static void acc_collect(struct prog_acc *acc, struct tele *t, struct req_tele *r)
+{
+	struct tele_status ts;
+	struct req_status rs;
+
+	if (t) {
+		tele_status(t, &ts);
+		for (unsigned int i = 0; i < ts.progs_total; i++)
+			acc_add(acc, ts.prog[i].name, ts.prog[i].run_cnt, ts.prog[i].run_time_ns);
 	}
+	if (r && !req_status(r, &rs))
+		for (int i = 0; i < REQ_NPROGS; i++)
+			if (rs.prog[i].name)
+				acc_add(acc, rs.prog[i].name, rs.prog[i].run_cnt,
+					rs.prog[i].run_time_ns);
+}
+
+/* One wrk run in arm a; adds the programs' run statistics to acc (if any). */
+static double arm_run(enum arm a, int port, int conns, int secs, int close_conn,
+		      struct prog_acc *acc)
+{
+	struct tele *t = NULL;
+	struct req_tele *r = NULL;
+	double rate = -1;
+
+	if (a == ARM_ALL) {
+		t = tele_open(&(struct tele_opts){ 0 });
+		if (!t || tele_req_sock_map_fd(t) < 0)
+			goto out;
+		r = req_open_opts(&(struct req_opts){ .arrival_from_tele = true,
+						      .tele_sk_map_fd = tele_req_sock_map_fd(t) });
+	} else if (a == ARM_REQ) {
+		r = req_open();
+	}
+	if (a != ARM_NONE && !r)
+		goto out;
+	rate = wrk_rate(port, conns, secs, close_conn);
+	if (acc)
+		acc_collect(acc, t, r);
+out:
 	req_free(r);
+	tele_free(t);
 	return rate;
 }
 
@@ -202,38 +252,43 @@ static int write_lua(void)
  * system (all CPUs over the median rate): an estimate immune to the
  * run-to-run noise of a shared machine.
  */
-static void report(double *off, double *on, int rounds, const struct prog_acc *acc,
+static void report(double rate[NARMS][MAX_ROUNDS], int rounds, const struct prog_acc *acc,
 		   double stats_reqs)
 {
-	double moff = median(off, rounds), mon = median(on, rounds), bpf_ns = 0;
+	double m[NARMS], bpf_ns = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	printf("requests/s without programs (median of %d): %.0f\n", rounds, moff);
-	printf("requests/s with programs    (median of %d): %.0f\n", rounds, mon);
-	printf("ratio with/without: %.4f (%.2f%% fewer requests/s; target <= 3%%)\n", mon / moff,
-	       100.0 * (1 - mon / moff));
-	printf("ns per program run (one more attached run, kernel.bpf_stats_enabled=1):\n");
-	for (int i = 0; i < REQ_NPROGS; i++) {
-		if (!acc[i].name[0])
+	for (int a = 0; a < NARMS; a++) {
+		m[a] = median(rate[a], rounds);
+		printf("requests/s, %-4s (median of %d): %.0f\n", arm_names[a], rounds, m[a]);
+	}
+	printf("ratio req/none: %.4f (%.2f%% fewer requests/s: request programs alone)\n",
+	       m[ARM_REQ] / m[ARM_NONE], 100.0 * (1 - m[ARM_REQ] / m[ARM_NONE]));
+	printf("ratio all/none: %.4f (%.2f%% fewer requests/s with everything presaged attaches; "
+	       "target <= 3%%)\n",
+	       m[ARM_ALL] / m[ARM_NONE], 100.0 * (1 - m[ARM_ALL] / m[ARM_NONE]));
+	printf("ns per program run (one more \"all\" run, kernel.bpf_stats_enabled=1):\n");
+	for (int i = 0; i < MAX_ACC && acc[i].name[0]; i++) {
+		if (!acc[i].runs)
 			continue;
-		if (acc[i].runs)
-			printf("bpf %-12s runs %12llu  %6.1f ns/run\n", acc[i].name, acc[i].runs,
-			       (double)acc[i].ns / (double)acc[i].runs);
-		else
-			printf("bpf %-12s runs %12llu\n", acc[i].name, acc[i].runs);
+		printf("bpf %-20s runs %12llu  %6.1f ns/run  %6.2f runs/request\n", acc[i].name,
+		       acc[i].runs, (double)acc[i].ns / (double)acc[i].runs,
+		       stats_reqs > 0 ? (double)acc[i].runs / stats_reqs : 0.0);
 		bpf_ns += (double)acc[i].ns;
 	}
-	if (stats_reqs > 0 && moff > 0 && ncpu > 0)
+	if (stats_reqs > 0 && m[ARM_NONE] > 0 && ncpu > 0)
 		printf("bpf time per request: %.0f ns = %.2f%% of the %.0f ns of CPU per request "
 		       "(%ld CPUs at the median rate without programs)\n",
-		       bpf_ns / stats_reqs, 100.0 * bpf_ns / stats_reqs / (1e9 * (double)ncpu / moff),
-		       1e9 * (double)ncpu / moff, ncpu);
+		       bpf_ns / stats_reqs,
+		       100.0 * bpf_ns / stats_reqs / (1e9 * (double)ncpu / m[ARM_NONE]),
+		       1e9 * (double)ncpu / m[ARM_NONE], ncpu);
 }
 
 int main(int argc, char **argv)
 {
-	double off[MAX_ROUNDS], on[MAX_ROUNDS], stats_rate;
-	struct prog_acc acc[REQ_NPROGS] = { 0 };
+	static double rate[NARMS][MAX_ROUNDS];
+	static struct prog_acc acc[MAX_ACC];
+	double stats_rate;
 	int rounds = 5, secs = 4, conns = 50, close_conn = 0, opt, port;
 	const char *build = getenv("PRESAGE_BUILD") ? getenv("PRESAGE_BUILD") : "build";
 
@@ -267,28 +322,28 @@ int main(int argc, char **argv)
 	}
 	/* statistics cost two clock reads per run: off while throughput is compared */
 	stats_set('0');
-	printf("server req_httpd (no delay), wrk -t2 -c%d -d%ds%s, %d rounds, order alternating\n",
+	printf("server req_httpd (no delay), wrk -t2 -c%d -d%ds%s, %d rounds, arms in rotating order\n",
 	       conns, secs, close_conn ? " Connection: close" : " keep-alive", rounds);
 	for (int i = 0; i < rounds; i++) {
-		if (i % 2) {
-			on[i] = attached_run(port, conns, secs, close_conn, NULL);
-			off[i] = wrk_rate(port, conns, secs, close_conn);
-		} else {
-			off[i] = wrk_rate(port, conns, secs, close_conn);
-			on[i] = attached_run(port, conns, secs, close_conn, NULL);
+		for (int k = 0; k < NARMS; k++) {
+			enum arm a = (enum arm)((i + k) % NARMS);
+
+			rate[a][i] = arm_run(a, port, conns, secs, close_conn, NULL);
+			if (rate[a][i] <= 0) {
+				fprintf(stderr, "requests: wrk or the programs failed in round %d (%s)\n",
+					i + 1, arm_names[a]);
+				return 1;
+			}
 		}
-		printf("round %d: without %.0f/s, with %.0f/s\n", i + 1, off[i], on[i]);
-		if (off[i] <= 0 || on[i] <= 0) {
-			fprintf(stderr, "requests: wrk or the programs failed in round %d\n", i + 1);
-			return 1;
-		}
+		printf("round %d: none %.0f/s, req %.0f/s, all %.0f/s\n", i + 1, rate[ARM_NONE][i],
+		       rate[ARM_REQ][i], rate[ARM_ALL][i]);
 	}
 	stats_set('1');
-	stats_rate = attached_run(port, conns, secs, close_conn, acc);
+	stats_rate = arm_run(ARM_ALL, port, conns, secs, close_conn, acc);
 	if (stats_rate <= 0) {
 		fprintf(stderr, "requests: the statistics run failed\n");
 		return 1;
 	}
-	report(off, on, rounds, acc, stats_rate * secs);
+	report(rate, rounds, acc, stats_rate * secs);
 	return 0;
 }

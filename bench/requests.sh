@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench/requests: needs root (BPF); skipped"
 	exit 0
 fi
-make -s "$B/bench/requests" "$B/tests/helpers/req_httpd" >/dev/null || exit 1
+make -s B="$B" "$B/bench/requests" "$B/tests/helpers/req_httpd" >/dev/null || exit 1
 echo "--- keep-alive"
 "$B/bench/requests" "$@" || exit 1
 echo "--- Connection: close"

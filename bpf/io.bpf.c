@@ -15,8 +15,14 @@
  * packet).  They MUST return 1: anything else drops the host's traffic.
  * TCP connections opened/closed come from sock:inet_sock_set_state, charged
  * to the socket's cgroup (accepted sockets inherit the listener's).
+ *
+ * Request arrivals: ingress also stamps, for connections the request
+ * programs track (socket storage shared with requests.bpf.c), when payload
+ * arrived, so that object needs no per-segment tcp_probe program.  An
+ * untracked socket costs one socket-storage pointer test.
  */
 #include "tele_maps.bpf.h"
+#include "req_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -167,10 +173,45 @@ static __always_inline void charge_skb(struct __sk_buff *skb, int egress)
 	}
 }
 
+#define ETH_P_IPV6_VERSION 6
+
+/* True when this TCP packet (IP header onwards) carries payload. */
+static __always_inline int tcp_has_payload(struct __sk_buff *skb)
+{
+	__u8 b0 = 0, doff = 0;
+	__u32 ip_len;
+
+	if (bpf_skb_load_bytes(skb, 0, &b0, 1))
+		return 0;
+	/* IPv6: a TCP header right after the fixed header (extension headers are rare on TCP) */
+	ip_len = (b0 >> 4) == ETH_P_IPV6_VERSION ? 40 : (__u32)(b0 & 0xf) * 4;
+	if (bpf_skb_load_bytes(skb, ip_len + 12, &doff, 1))
+		return 0;
+	return skb->len > ip_len + (__u32)(doff >> 4) * 4;
+}
+
+/* Stamp the arrival of payload on a connection the request programs track. */
+static __always_inline void req_arrival_skb(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct req_sk *s;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP_)
+		return;
+	s = bpf_sk_storage_get(&req_socks, sk, 0, 0);
+	if (!s || (s->flags & SK_CLOSED) || !tcp_has_payload(skb))
+		return;
+	req_stamp_arrival(s, bpf_ktime_get_ns());
+}
+
 SEC("cgroup_skb/ingress")
 int net_ingress(struct __sk_buff *skb)
 {
 	charge_skb(skb, 0);
+	req_arrival_skb(skb);
 	return 1;
 }
 

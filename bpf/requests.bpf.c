@@ -21,11 +21,16 @@
  *   map: no program runs on the (much more frequent) file reads and writes,
  *   and there is no scratch map to fill up.  Unknown syscalls (io_uring,
  *   kernel threads) are timed as a generic protocol and counted.
- * - Arrival time: tp_btf/tcp_probe fires for every segment entering
- *   tcp_rcv_established, so a request is timed from when the kernel queued
- *   its first bytes, not from when the server got round to reading them.
- *   When the arrival was not seen (e.g. data riding on the handshake ACK),
- *   the request is timed from its read, and counted (REQ_ST_NO_ARRIVAL).
+ * - Arrival time: a request is timed from when the kernel received its
+ *   first bytes, not from when the server got round to reading them.  In
+ *   the daemon the telemetry's cgroup_skb ingress program (io.bpf.c), which
+ *   runs for every packet anyway, stamps it into the shared socket storage
+ *   (req_sock.bpf.h); loaded alone, this object stamps it itself from
+ *   tp_btf/tcp_probe, which fires for every segment entering
+ *   tcp_rcv_established: one more program run per segment of every TCP
+ *   connection on the host.  When the arrival was not seen (e.g. data
+ *   riding on the handshake ACK), the request is timed from its read, and
+ *   counted (REQ_ST_NO_ARRIVAL).
  *
  * Pairing: HTTP/1.x is recognised by a method at the head of the first read;
  * each read that starts with a method starts a request, each write starting
@@ -41,8 +46,7 @@
  * process (read/write) sides of one connection can shift a timestamp, never
  * corrupt a map: tracing programs cannot take spin locks.
  */
-#include "common.bpf.h"
-#include "presage/requests.h"
+#include "req_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -53,31 +57,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* Options, set by the loader before load. */
 const volatile __u64 opt_slow_ns = 100000000ULL;   /* exemplar threshold (0: none) */
 const volatile __u64 opt_slow_gap_ns = 10000000ULL; /* at most one exemplar per CPU per gap */
-
-/* Per-connection flags. */
-#define SK_COUNTED 1 /* charged in conn_opened */
-#define SK_CLOSED  2 /* server side finished: conn_closed charged */
-#define SK_DECIDED 4 /* protocol decided at the first read */
-#define SK_HTTP	   8 /* HTTP/1.x */
-
-struct req_sk {
-	__u64 cgid;	  /* cgroup charged for this connection */
-	__u64 q_first;	  /* arrival of the oldest unread payload, 0: none */
-	__u64 q_last;	  /* arrival of the newest payload */
-	__u64 req_start;  /* start of the oldest unanswered request, 0: none */
-	__u64 next_start; /* start of a pipelined request behind it */
-	__u64 last_start; /* start of the last answered request */
-	__u32 flags;
-	__u32 pad;
-	char req_line[REQ_LINE_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct req_sk);
-} req_socks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -273,7 +252,8 @@ static __always_inline void complete(struct sock *sk, struct req_sk *s, __u64 la
 /*
  * Charge the connection to the cgroup of the task serving it: the socket
  * inherited the listener's cgroup, which differs when another process
- * (socket activation, a supervisor) created the listener.
+ * (socket activation, a supervisor) created the listener.  Checked when a
+ * request starts, which is when the server is reading it.
  */
 static __always_inline void follow_server_cgroup(struct req_sk *s)
 {
@@ -330,7 +310,6 @@ int BPF_PROG(req_arrival, struct sock *sk, const struct sk_buff *skb)
 {
 	struct req_sk *s = bpf_sk_storage_get(&req_socks, sk, 0, 0);
 	__u8 doff = 0;
-	__u64 now;
 
 	if (!s || (s->flags & SK_CLOSED))
 		return 0;
@@ -339,10 +318,7 @@ int BPF_PROG(req_arrival, struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	if (skb->len <= (__u32)(doff >> 4) * 4)
 		return 0;
-	now = bpf_ktime_get_ns();
-	if (!s->q_first)
-		s->q_first = now;
-	s->q_last = now;
+	req_stamp_arrival(s, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -360,15 +336,16 @@ static __always_inline void keep_req_line(struct req_sk *s, const char *buf, int
 /* A read of ret > 0 bytes on a server connection: maybe a request start. */
 static __always_inline void on_read(struct sock *sk, struct req_sk *s, int ret)
 {
-	__u64 now = bpf_ktime_get_ns(), arrival = s->q_first;
+	__u64 arrival = s->q_first;
 	const char *buf = NULL;
 	char head[8] = {};
 	int start;
 
 	/* Bytes still queued after this read arrived no earlier than q_last. */
 	s->q_first = sk->sk_receive_queue.qlen ? s->q_last : 0;
-	if (!arrival || arrival > now) {
-		arrival = now;
+	if (!arrival) {
+		/* the one clock read of a read: stamped arrivals need none */
+		arrival = bpf_ktime_get_ns();
 		if (!s->req_start)
 			stat_inc(REQ_ST_NO_ARRIVAL);
 	}
@@ -385,6 +362,7 @@ static __always_inline void on_read(struct sock *sk, struct req_sk *s, int ret)
 	start = (s->flags & SK_HTTP) ? buf != NULL : !s->req_start;
 	if (!start)
 		return;
+	follow_server_cgroup(s);
 	if (!s->req_start) {
 		s->req_start = arrival;
 		keep_req_line(s, buf ? buf : syscall_buf(), ret);
@@ -405,7 +383,6 @@ int BPF_PROG(req_recv, struct sock *sk, int ret, int flags)
 	s = bpf_sk_storage_get(&req_socks, sk, 0, 0);
 	if (!s || (s->flags & SK_CLOSED))
 		return 0;
-	follow_server_cgroup(s);
 	on_read(sk, s, ret);
 	return 0;
 }
@@ -451,7 +428,6 @@ int BPF_PROG(req_send, struct sock *sk, int ret, int flags)
 	s = bpf_sk_storage_get(&req_socks, sk, 0, 0);
 	if (!s || (s->flags & SK_CLOSED))
 		return 0;
-	follow_server_cgroup(s);
 	now = bpf_ktime_get_ns();
 	if (s->flags & SK_HTTP) {
 		on_http_write(sk, s, now);

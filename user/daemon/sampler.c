@@ -427,7 +427,10 @@ int sampler_init(struct daemon *d)
 	if (!d->tele)
 		log_err("BPF telemetry unavailable (%s); continuing with cgroup files only",
 			strerror(errno));
-	d->req = req_open();
+	d->req = req_open_opts(&(struct req_opts){
+		.tele_sk_map_fd = d->tele ? tele_req_sock_map_fd(d->tele) : -1,
+		.arrival_from_tele = d->tele && tele_req_sock_map_fd(d->tele) >= 0,
+	});
 	if (!d->req)
 		log_warn("request telemetry unavailable (%s)", strerror(errno));
 	d->docker = open_docker(d->cfg);

@@ -77,8 +77,21 @@ static void apply_opts(struct requests_bpf *skel, const struct req_opts *o)
 		skel->rodata->opt_slow_ns = o->slow_ns == UINT64_MAX ? 0 : o->slow_ns;
 	if (o->slow_gap_ns)
 		skel->rodata->opt_slow_gap_ns = o->slow_gap_ns;
-	if (o->no_arrival)
+	if (o->no_arrival || o->arrival_from_tele)
 		bpf_program__set_autoload(skel->progs.req_arrival, false);
+}
+
+/* Use the telemetry's socket-storage map when asked to (see struct req_opts). */
+static int share_sk_map(struct requests_bpf *skel, const struct req_opts *o)
+{
+	int err;
+
+	if (!o || !o->arrival_from_tele || o->no_arrival)
+		return 0;
+	err = bpf_map__reuse_fd(skel->maps.req_socks, o->tele_sk_map_fd);
+	if (err)
+		log_err("failed to share the telemetry's socket map: %s", strerror(-err));
+	return err;
 }
 
 struct req_tele *req_open_opts(const struct req_opts *opts)
@@ -103,6 +116,9 @@ struct req_tele *req_open_opts(const struct req_opts *opts)
 		goto fail;
 	}
 	apply_opts(r->skel, opts);
+	err = share_sk_map(r->skel, opts);
+	if (err)
+		goto fail;
 	err = requests_bpf__load(r->skel);
 	if (err) {
 		log_err("failed to load request programs: %s", strerror(-err));
@@ -355,6 +371,8 @@ static void prog_status(const struct bpf_program *p, const struct bpf_link *l,
 	int fd = bpf_program__fd(p);
 
 	memset(&info, 0, sizeof(info));
+	if (!bpf_program__autoload(p))
+		return; /* not part of this configuration: name stays NULL */
 	st->name = bpf_program__name(p);
 	st->attached = l != NULL;
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {

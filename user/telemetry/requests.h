@@ -25,6 +25,13 @@ struct req_opts {
 	uint64_t slow_ns;     /* exemplar threshold (default 100 ms; UINT64_MAX: none) */
 	uint64_t slow_gap_ns; /* at most one exemplar per CPU per gap (default 10 ms) */
 	bool no_arrival;      /* time from the read instead of the segment arrival */
+	/*
+	 * Share the telemetry's socket-storage map (tele_req_sock_map_fd()),
+	 * whose cgroup_skb ingress program stamps arrivals: the per-segment
+	 * tcp_probe program is then not attached.
+	 */
+	bool arrival_from_tele;
+	int tele_sk_map_fd;
 };
 
 /* Cumulative figures of one cgroup. */
@@ -46,7 +53,7 @@ struct req_figures {
 
 /* Program health for `presage status`. */
 struct req_prog_status {
-	const char *name; /* BPF program name (static storage) */
+	const char *name; /* BPF program name (static storage); NULL: not loaded here */
 	bool attached;
 	uint64_t run_cnt;     /* 0 unless kernel.bpf_stats_enabled */
 	uint64_t run_time_ns;

@@ -661,6 +661,16 @@ int tele_count_entries(struct tele *t)
 	return errno == ENOENT ? n : -errno;
 }
 
+int tele_req_sock_map_fd(const struct tele *t)
+{
+	int i;
+
+	for (i = 0; i < t->nprogs; i++)
+		if (t->progs[i] == t->io->progs.net_ingress && t->links[i])
+			return bpf_map__fd(t->io->maps.req_socks);
+	return -1;
+}
+
 /* ---- status -------------------------------------------------------------- */
 
 static bool stats_enabled(void)

@@ -120,6 +120,13 @@ int tele_sweep(struct tele *t, bool (*alive)(uint64_t cgid, void *ctx), void *ct
 /* Number of cgroups with an entry in the counter map (for tests), or -errno. */
 int tele_count_entries(struct tele *t);
 
+/*
+ * fd of the socket-storage map whose arrivals the cgroup_skb ingress program
+ * stamps, for req_opts.tele_sk_map_fd; -1 when that program is not attached.
+ * Owned by t.
+ */
+int tele_req_sock_map_fd(const struct tele *t);
+
 /* Programs, run statistics, ring-buffer drops and events received. */
 void tele_status(struct tele *t, struct tele_status *st);
 
