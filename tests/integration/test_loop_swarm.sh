@@ -10,8 +10,9 @@
 # (capacity 100) but not presage.enable.  Under rising
 # `Connection: close` load presaged must scale sweb up through the service
 # API (Spec.Mode.Replicated.Replicas, tasks running), scale it down when the
-# load is gone, say so in `presage events` / `presage explain sweb`, and
-# leave soff alone.
+# load is gone, resize its task container in place within cpu.max (the
+# service spec keeps its limits: changing them would restart the tasks), say
+# so in `presage events` / `presage explain sweb`, and leave soff alone.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
@@ -53,6 +54,10 @@ spec_replicas() { dk service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' "$1
 running_tasks() { dk service ps -q --filter desired-state=running "$1" | while read -r t; do
 	dk inspect -f '{{.Status.State}}' "$t"; done | grep -c '^running$'; }
 
+# The first task's container: resized in place later, never restarted.
+task0=$(dk ps -q --no-trunc --filter label=com.docker.swarm.service.name=sweb | head -1)
+task0_start=$(dk inspect -f '{{.State.StartedAt}}' "$task0")
+
 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
   "policy": { "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' ||
 	{ tap_fail "presaged starts"; tap_done; exit 1; }
@@ -89,11 +94,19 @@ jq -r '.[] | select(.service == "sweb" or .service == "soff") | select(.kind == 
 tap_check "presage events lists the scale-ups and scale-downs of sweb" jqe \
 	'([.[] | select(.service == "sweb" and .action == "scale_up")] | length) >= 1 and
 	 ([.[] | select(.service == "sweb" and .action == "scale_down")] | length) >= 1' <<<"$ev"
-tap_check "presage explain sweb names a scaling decision ($(jq -r .decision.action <<<"$ex"))" \
-	jqe '.decision.action | test("^scale_")' <<<"$ex"
+tap_check "presage explain sweb names its last action ($(jq -r .decision.action <<<"$ex"))" \
+	jqe '.decision.action | test("^(scale_|resize)")' <<<"$ex"
 cap=$(jq -r '.current.inputs.capacity' <<<"$ex")
 tap_check "its capacity was learnt, not labelled ($cap req/s per replica; 0.5 core at 2 ms per request is 250)" \
 	jqe '.current.inputs.capacity_learned and .current.inputs.capacity > 100 and .current.inputs.capacity < 400' <<<"$ex"
+t0=$(dk inspect -f '{{.HostConfig.NanoCpus}} {{.State.Running}} {{.State.StartedAt}}' "$task0")
+read -r t0_nano t0_run t0_start <<<"$t0"
+tap_check "sweb's task was resized in place under the service's labels ($t0_nano NanoCpus, cpu.max 0.5)" \
+	test "${t0_nano:-0}" -gt 0 -a "${t0_nano:-0}" -le 500000000
+tap_check "without a restart (running $t0_run, started $t0_start, before $task0_start)" \
+	test "$t0_run" = true -a "$t0_start" = "$task0_start"
+tap_check "presage events lists the resize of sweb's task" jqe \
+	'any(.[]; .service == "sweb" and .kind == "resize")' <<<"$ev"
 tap_check "the service without presage.enable kept 1 replica ($(spec_replicas soff))" \
 	test "$(spec_replicas soff)" = 1
 n=$(jq '[.[] | select((.kind == "scale" or .kind == "resize") and .service == "soff")] | length' <<<"$ev")

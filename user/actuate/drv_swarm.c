@@ -6,9 +6,9 @@
  * if someone else updated the service in between, Docker answers 409 or a
  * 500 "update out of sequence", and the driver re-reads and retries.  After a
  * scale-up it waits (bounded) for the new tasks to run, which gives the
- * group's start-up time.  Resizing Swarm tasks in place is not a Swarm
- * operation (it would roll the service), so resize is left to the docker
- * driver on the node.
+ * group's start-up time.  Resizing is done in place on the task containers
+ * of this node, as the docker driver does (POST /containers/{id}/update):
+ * changing the limits in the service spec would restart every task.
  */
 #include "actuate/drv_docker.h"
 
@@ -220,10 +220,18 @@ int act_swarm_group(struct act_driver *d, const char *service, struct act_group 
 	return 0;
 }
 
+/* In place on this node's task container (the priv is a docker client, as the docker driver's). */
+static int swarm_resize(struct act_driver *d, const struct act_target *t,
+			const struct act_resize *want, struct act_resize *prev)
+{
+	return act_docker_ops.resize(d, t, want, prev);
+}
+
 const struct act_ops act_swarm_ops = {
 	.name = "swarm",
 	.open = swarm_open,
 	.close = swarm_close,
+	.resize = swarm_resize,
 	.replicas = swarm_replicas,
 	.scale = swarm_scale,
 };

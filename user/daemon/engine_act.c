@@ -297,8 +297,31 @@ static void apply_replicas(struct group *g, const struct ctr_settings *st,
 	}
 }
 
+/*
+ * A member without presage labels of its own (a Swarm task, whose labels
+ * are the service's, or a container listed in the config) is resized under
+ * its group's settings: enabled, CPU and memory bounds.  In place, like any
+ * container: for a Swarm task the service spec keeps its own limits (an
+ * update of the spec would restart every task), so tasks the service starts
+ * later begin from the spec and are resized at the next decision.
+ */
+static void member_target(const struct group *g, struct act_target *t,
+			  const struct ctr_identity *id, const struct ctr_settings *group_st)
+{
+	const char *svc = swarm_service_of(id);
+
+	act_target_from_identity(t, id);
+	if (t->enabled || !group_st->enabled)
+		return;
+	/* a plain container of a labelled group without presage.enable itself stays untouched */
+	if (!(svc && !strcmp(svc, g->key)) && !cfg_service_find(engine.cfg, g->key))
+		return;
+	t->enabled = true;
+	t->settings = *group_st;
+}
+
 /* Resize every member whose limit differs by more than 10% from the decision. */
-static void apply_limits(struct group *g, const struct snapshot *s,
+static void apply_limits(struct group *g, const struct snapshot *s, const struct ctr_settings *st,
 			 const struct policy_output *out, double now)
 {
 	struct ctr_identity id;
@@ -312,11 +335,13 @@ static void apply_limits(struct group *g, const struct snapshot *s,
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cont_snap *c = &s->c[i];
 
-		if (strcmp(c->service[0] ? c->service : c->id, g->key) || !c->enabled)
+		if (strcmp(c->service[0] ? c->service : c->id, g->key))
 			continue;
 		if (!engine_registry || registry_lookup(engine_registry, c->cgroup_id, &id))
 			continue;
-		act_target_from_identity(&t, &id);
+		member_target(g, &t, &id, st);
+		if (!t.enabled)
+			continue;
 		if (act_resize(engine.act, &t, &r, out->reason) == 0)
 			done++;
 	}
@@ -405,7 +430,7 @@ void engine_decide(struct group *g, const struct snapshot *s)
 	if (g->service[0] && out.replicas != g->ins.in.replicas_requested)
 		apply_replicas(g, &st, &out, s->time);
 	else
-		apply_limits(g, s, &out, s->time);
+		apply_limits(g, s, &st, &out, s->time);
 }
 
 /* DESIGN.md: the docker driver when a Docker socket answers, else cgroupfs. */
