@@ -112,10 +112,22 @@ int BPF_PROG(oom_victim_btf, struct task_struct *t)
 	return 0;
 }
 
+/*
+ * tp_btf flavour of fatal_once() + on_signal(): the mask test first (most
+ * signals are not fatal), then direct loads instead of probe reads.
+ */
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(signal_deliver_btf, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
-	on_signal(sig, ka);
+	struct task_struct *t;
+
+	if (sig <= 0 || sig >= 32 || !(fatal_sig_mask & (1u << sig)))
+		return 0;
+	t = bpf_get_current_task_btf();
+	if (sig != SIGKILL_ ? !ka || ka->sa.sa_handler != 0 /* SIG_DFL */
+			    : t->pid != t->tgid || (t->signal->group_exit_code & 0x7f) != SIGKILL_)
+		return 0;
+	emit_task(TELE_EV_FATAL_SIGNAL, task_cgid_btf(t), t->tgid, sig, t->comm);
 	return 0;
 }
 
