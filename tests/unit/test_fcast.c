@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_models[] = {"snaive", "ewma", "holt_winters",
-					 "arima",  "rnn",  "ensemble"};
+static const char *const all_models[] = {"snaive", "ewma", "holt_winters", "arima",
+					 "rnn",	   "direct", "ensemble"};
 #define N_MODELS (sizeof(all_models) / sizeof(all_models[0]))
 
 static double sine(int t)

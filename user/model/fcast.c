@@ -22,11 +22,11 @@
 #define FCAST_HIST_CYCLES 3.3 /* history: cycles of the longest detectable period */
 
 extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
-    fcast_ensemble;
+    fcast_direct, fcast_ensemble;
 
 const struct fcast_ops *const fcast_models[] = {
-    &fcast_snaive,   &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
-    &fcast_ensemble, NULL,
+    &fcast_snaive, &fcast_ewma,	  &fcast_holt_winters, &fcast_arima,
+    &fcast_rnn,	   &fcast_direct, &fcast_ensemble,	  NULL,
 };
 
 /*
