@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FCAST_MAGIC   0x32434650u /* "PFC2": anchor-horizon calibration */
+#define FCAST_MAGIC   0x33434650u /* "PFC3": anchor-horizon calibration, surprise reference */
 #define ACI_GAMMA     0.005	  /* adaptive-conformal step (Gibbs & Candes) */
 #define SCALE_DECAY   0.02	  /* EWMA of |1-step error| */
 #define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
@@ -43,8 +43,9 @@ struct fcast {
 	int A;			/* anchor horizons */
 	int anchor[FCAST_MAX_ANCHORS];
 	double *cur;		/* point forecasts 1..H of the newest origin */
-	double *pend;		/* H origins x A anchors of point forecasts */
+	float *pend;		/* H origins x A anchors of point forecasts (for intervals) */
 	double *pend_scale;	/* error scale at each origin */
+	double *pend_ref;	/* one-step forecast surprise is judged against, per origin */
 	int64_t *pend_t;	/* origin index of each slot, -1 = empty */
 	float *cal;		/* A anchors x FCAST_CAL_WIN normalised errors, by age */
 	float *sorted;		/* the same windows kept sorted (O(1) quantiles) */
@@ -208,6 +209,7 @@ void fcast_free(struct fcast *f)
 	free(f->cur);
 	free(f->pend);
 	free(f->pend_scale);
+	free(f->pend_ref);
 	free(f->pend_t);
 	free(f->cal);
 	free(f->sorted);
@@ -221,12 +223,13 @@ static int fcast_alloc(struct fcast *f)
 	f->A = fcast_anchors(f->H, f->anchor);
 	A = (size_t)f->A;
 	f->cur = calloc(H, sizeof(double));
-	f->pend = calloc(H * A, sizeof(double));
+	f->pend = calloc(H * A, sizeof(float));
 	f->pend_scale = calloc(H, sizeof(double));
+	f->pend_ref = calloc(H, sizeof(double));
 	f->pend_t = malloc(H * sizeof(int64_t));
 	f->cal = calloc(A * FCAST_CAL_WIN, sizeof(float));
 	f->sorted = calloc(A * FCAST_CAL_WIN, sizeof(float));
-	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_t || !f->cal || !f->sorted)
+	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_t || !f->cal || !f->sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
@@ -240,7 +243,7 @@ size_t fcast_memory_bytes(const struct fcast *f)
 	size_t H = (size_t)f->H, A = (size_t)f->A;
 	size_t b = sizeof(*f) + (size_t)f->c.cap * sizeof(*f->c.hist) + (size_t)f->c.cap / 8 + 1;
 
-	b += H * sizeof(double) * (2 + A) + H * sizeof(int64_t);
+	b += H * sizeof(double) * 3 + H * A * sizeof(float) + H * sizeof(int64_t);
 	b += 2 * A * FCAST_CAL_WIN * sizeof(float);
 	return b + (f->ops->mem ? f->ops->mem(f->m, &f->c) : 0);
 }
@@ -351,8 +354,11 @@ static void calibrate(struct fcast *f, double y)
 		z = (y - f->pend[(size_t)slot * f->A + k]) / fabs(f->pend_scale[slot]);
 		if (!isfinite(z))
 			continue;
-		if (h == 1)
-			f->last_score = z;
+		if (h == 1) {
+			double zs = (y - f->pend_ref[slot]) / fabs(f->pend_scale[slot]);
+
+			f->last_score = isfinite(zs) ? zs : z;
+		}
 		/* a forecast made while the series was constant has no error scale */
 		if (f->pend_scale[slot] < 0)
 			continue;
@@ -380,7 +386,9 @@ static bool scale_known(const struct fcast *f)
 /*
  * Track the 1-step error scale: EWMA of |e|, started as the mean of the first
  * errors; once established, errors are winsorised at 10 scales so one wild
- * outlier cannot hide the next ones.
+ * outlier cannot hide the next ones.  e is the error of the surprise
+ * reference (the point forecast unless the model has one), so anomaly
+ * scores are judged in that forecast's own units.
  */
 static void update_scale(struct fcast *f, double y)
 {
@@ -390,7 +398,7 @@ static void update_scale(struct fcast *f, double y)
 	f->mag += (f->seen < 100 ? 1.0 / (f->seen + 1) : SCALE_DECAY) * (fabs(y) - f->mag);
 	if (f->c.t < 0 || f->pend_t[slot] != f->c.t)
 		return;
-	e = fabs(y - f->pend[(size_t)slot * f->A]); /* anchor 0 is h = 1 */
+	e = fabs(y - f->pend_ref[slot]); /* the surprise reference: anomaly scores follow it */
 	if (!isfinite(e))
 		return;
 	if (f->warm_n < SCALE_WARM) {
@@ -461,8 +469,15 @@ static void predict_pending(struct fcast *f)
 		for (int i = 0; i < f->H; i++)
 			out[i] = f->last_y;
 	}
+	f->pend_ref[slot] = out[0];
+	if (!bad && f->ops->surprise) {
+		double r = f->ops->surprise(f->m, &f->c);
+
+		if (isfinite(r) && fabs(r - f->last_y) <= 1e4 * (f->mag + f->scale) + 1e-9)
+			f->pend_ref[slot] = r;
+	}
 	for (int k = 0; k < f->A; k++)
-		f->pend[(size_t)slot * f->A + k] = out[f->anchor[k] - 1];
+		f->pend[(size_t)slot * f->A + k] = (float)fmin(fmax(out[f->anchor[k] - 1], -3e38), 3e38);
 	f->pend_t[slot] = f->c.t;
 	/* negative: the scale was unknown (scored for surprise, not calibrated) */
 	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : -scale_floor(f);
@@ -707,8 +722,10 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	sbuf_f64v(b, c->exog, FCAST_MAX_EXOG);
 	sbuf_u32(b, (uint32_t)f->A);
 	sbuf_f64v(b, f->cur, (size_t)f->H);
-	sbuf_f64v(b, f->pend, HA);
+	for (size_t i = 0; i < HA; i++)
+		sbuf_f64(b, f->pend[i]);
 	sbuf_f64v(b, f->pend_scale, (size_t)f->H);
+	sbuf_f64v(b, f->pend_ref, (size_t)f->H);
 	for (int i = 0; i < f->H; i++)
 		sbuf_i64(b, f->pend_t[i]);
 	for (int k = 0; k < f->A; k++) {
@@ -797,8 +814,10 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 	if (sbuf_get_u32(r) != (uint32_t)f->A)
 		r->err = -EBADMSG;
 	sbuf_get_f64v(r, f->cur, (size_t)f->H);
-	sbuf_get_f64v(r, f->pend, (size_t)f->H * f->A);
+	for (size_t i = 0; i < (size_t)f->H * f->A && !r->err; i++)
+		f->pend[i] = (float)fmin(fmax(sbuf_get_f64(r), -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
 	sbuf_get_f64v(r, f->pend_scale, (size_t)f->H);
+	sbuf_get_f64v(r, f->pend_ref, (size_t)f->H);
 	for (int i = 0; i < f->H && !r->err; i++)
 		f->pend_t[i] = sbuf_get_i64(r);
 	for (int k = 0; k < f->A && !r->err; k++)
