@@ -46,6 +46,7 @@ struct fcast {
 	float *pend;		/* H origins x A anchors of point forecasts (for intervals) */
 	double *pend_scale;	/* error scale at each origin */
 	double *pend_ref;	/* one-step forecast surprise is judged against, per origin */
+	double *pend_sscale;	/* the surprise reference's error scale at each origin */
 	int64_t *pend_t;	/* origin index of each slot, -1 = empty */
 	float *cal;		/* A anchors x FCAST_CAL_WIN normalised errors, by age */
 	float *sorted;		/* the same windows kept sorted (O(1) quantiles) */
@@ -53,6 +54,7 @@ struct fcast {
 	double qlo[FCAST_MAX_ANCHORS], qhi[FCAST_MAX_ANCHORS]; /* at the tracked coverage */
 	double aci_a[FCAST_MAX_ANCHORS]; /* effective miscoverage per anchor (ACI) */
 	double scale;			  /* EWMA of |1-step error| */
+	double sscale;			  /* the same for the surprise reference */
 	double mag;			  /* EWMA of |y|: the series' magnitude */
 	double last_score, last_y;
 	int64_t seen; /* non-missing samples */
@@ -210,6 +212,7 @@ void fcast_free(struct fcast *f)
 	free(f->pend);
 	free(f->pend_scale);
 	free(f->pend_ref);
+	free(f->pend_sscale);
 	free(f->pend_t);
 	free(f->cal);
 	free(f->sorted);
@@ -226,10 +229,11 @@ static int fcast_alloc(struct fcast *f)
 	f->pend = calloc(H * A, sizeof(float));
 	f->pend_scale = calloc(H, sizeof(double));
 	f->pend_ref = calloc(H, sizeof(double));
+	f->pend_sscale = calloc(H, sizeof(double));
 	f->pend_t = malloc(H * sizeof(int64_t));
 	f->cal = calloc(A * FCAST_CAL_WIN, sizeof(float));
 	f->sorted = calloc(A * FCAST_CAL_WIN, sizeof(float));
-	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_t || !f->cal || !f->sorted)
+	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_sscale || !f->pend_t || !f->cal || !f->sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
@@ -243,7 +247,7 @@ size_t fcast_memory_bytes(const struct fcast *f)
 	size_t H = (size_t)f->H, A = (size_t)f->A;
 	size_t b = sizeof(*f) + (size_t)f->c.cap * sizeof(*f->c.hist) + (size_t)f->c.cap / 8 + 1;
 
-	b += H * sizeof(double) * 3 + H * A * sizeof(float) + H * sizeof(int64_t);
+	b += H * sizeof(double) * 4 + H * A * sizeof(float) + H * sizeof(int64_t);
 	b += 2 * A * FCAST_CAL_WIN * sizeof(float);
 	return b + (f->ops->mem ? f->ops->mem(f->m, &f->c) : 0);
 }
@@ -355,7 +359,7 @@ static void calibrate(struct fcast *f, double y)
 		if (!isfinite(z))
 			continue;
 		if (h == 1) {
-			double zs = (y - f->pend_ref[slot]) / fabs(f->pend_scale[slot]);
+			double zs = (y - f->pend_ref[slot]) / f->pend_sscale[slot];
 
 			f->last_score = isfinite(zs) ? zs : z;
 		}
@@ -383,30 +387,39 @@ static bool scale_known(const struct fcast *f)
 	return f->scale > 1e-6 * f->mag + 1e-12;
 }
 
+/* One step of an error scale s with error e (see update_scale). */
+static void scale_step(double *s, double e, int warm_n)
+{
+	if (warm_n < SCALE_WARM)
+		*s += (e - *s) / (warm_n + 1);
+	else
+		*s += SCALE_DECAY * (fmin(e, 10 * *s + 1e-300) - *s);
+}
+
 /*
  * Track the 1-step error scale: EWMA of |e|, started as the mean of the first
  * errors; once established, errors are winsorised at 10 scales so one wild
- * outlier cannot hide the next ones.  e is the error of the surprise
- * reference (the point forecast unless the model has one), so anomaly
- * scores are judged in that forecast's own units.
+ * outlier cannot hide the next ones.  The surprise reference's scale (the
+ * same unless the model has a reference) is tracked alike: anomaly scores
+ * are judged in that forecast's own units, intervals in the point
+ * forecast's.
  */
 static void update_scale(struct fcast *f, double y)
 {
 	int slot = (int)(f->c.t % f->H);
-	double e;
+	double e, es;
 
 	f->mag += (f->seen < 100 ? 1.0 / (f->seen + 1) : SCALE_DECAY) * (fabs(y) - f->mag);
 	if (f->c.t < 0 || f->pend_t[slot] != f->c.t)
 		return;
-	e = fabs(y - f->pend_ref[slot]); /* the surprise reference: anomaly scores follow it */
-	if (!isfinite(e))
+	es = fabs(y - f->pend_ref[slot]);
+	e = f->ops->surprise ? fabs(y - f->pend[(size_t)slot * f->A]) : es; /* anchor 0: h = 1 */
+	if (!isfinite(e) || !isfinite(es))
 		return;
-	if (f->warm_n < SCALE_WARM) {
-		f->scale += (e - f->scale) / (f->warm_n + 1);
+	scale_step(&f->scale, e, f->warm_n);
+	scale_step(&f->sscale, es, f->warm_n);
+	if (f->warm_n < SCALE_WARM)
 		f->warm_n++;
-	} else {
-		f->scale += SCALE_DECAY * (fmin(e, 10 * f->scale + 1e-300) - f->scale);
-	}
 }
 
 /*
@@ -432,7 +445,7 @@ static void track_constant(struct fcast *f, double y)
 	f->idle = false;
 	f->moving_run = 0;
 	if (!scale_known(f)) {
-		f->scale = 0;
+		f->scale = f->sscale = 0;
 		f->warm_n = 0;
 	}
 }
@@ -444,6 +457,11 @@ static void track_constant(struct fcast *f, double y)
 static double scale_floor(const struct fcast *f)
 {
 	return fmax(f->scale, fmax(1e-6 * f->mag, 1e-12));
+}
+
+static double sscale_floor(const struct fcast *f)
+{
+	return fmax(f->sscale, fmax(1e-6 * f->mag, 1e-12));
 }
 
 /* Run the model's forecast of the newest origin; keep its anchors pending. */
@@ -481,6 +499,7 @@ static void predict_pending(struct fcast *f)
 	f->pend_t[slot] = f->c.t;
 	/* negative: the scale was unknown (scored for surprise, not calibrated) */
 	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : -scale_floor(f);
+	f->pend_sscale[slot] = sscale_floor(f);
 }
 
 void fcast_update(struct fcast *f, double y)
@@ -726,6 +745,7 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 		sbuf_f64(b, f->pend[i]);
 	sbuf_f64v(b, f->pend_scale, (size_t)f->H);
 	sbuf_f64v(b, f->pend_ref, (size_t)f->H);
+	sbuf_f64v(b, f->pend_sscale, (size_t)f->H);
 	for (int i = 0; i < f->H; i++)
 		sbuf_i64(b, f->pend_t[i]);
 	for (int k = 0; k < f->A; k++) {
@@ -740,6 +760,7 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	sbuf_f64v(b, f->qlo, (size_t)f->A);
 	sbuf_f64v(b, f->qhi, (size_t)f->A);
 	sbuf_f64(b, f->scale);
+	sbuf_f64(b, f->sscale);
 	sbuf_f64(b, f->mag);
 	sbuf_f64(b, isfinite(f->last_score) ? f->last_score : 0);
 	sbuf_f64(b, f->last_y);
@@ -818,6 +839,7 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 		f->pend[i] = (float)fmin(fmax(sbuf_get_f64(r), -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
 	sbuf_get_f64v(r, f->pend_scale, (size_t)f->H);
 	sbuf_get_f64v(r, f->pend_ref, (size_t)f->H);
+	sbuf_get_f64v(r, f->pend_sscale, (size_t)f->H);
 	for (int i = 0; i < f->H && !r->err; i++)
 		f->pend_t[i] = sbuf_get_i64(r);
 	for (int k = 0; k < f->A && !r->err; k++)
@@ -826,6 +848,7 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 	sbuf_get_f64v(r, f->qlo, (size_t)f->A);
 	sbuf_get_f64v(r, f->qhi, (size_t)f->A);
 	f->scale = sbuf_get_f64(r);
+	f->sscale = sbuf_get_f64(r);
 	f->mag = sbuf_get_f64(r);
 	f->last_score = sbuf_get_f64(r);
 	f->last_y = sbuf_get_f64(r);
