@@ -52,7 +52,8 @@ struct fcast {
 	float *sorted;		/* the same windows kept sorted (O(1) quantiles) */
 	int cal_n[FCAST_MAX_ANCHORS], cal_pos[FCAST_MAX_ANCHORS];
 	double qlo[FCAST_MAX_ANCHORS], qhi[FCAST_MAX_ANCHORS]; /* at the tracked coverage */
-	double aci_a[FCAST_MAX_ANCHORS]; /* effective miscoverage per anchor (ACI) */
+	double aci_lo[FCAST_MAX_ANCHORS]; /* effective miscoverage of each tail per anchor (ACI) */
+	double aci_hi[FCAST_MAX_ANCHORS];
 	double scale;			  /* EWMA of |1-step error| */
 	double sscale;			  /* the same for the surprise reference */
 	double mag;			  /* EWMA of |y|: the series' magnitude */
@@ -238,7 +239,7 @@ static int fcast_alloc(struct fcast *f)
 	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
 	for (size_t i = 0; i < A; i++)
-		f->aci_a[i] = 1 - f->c.p.coverage;
+		f->aci_lo[i] = f->aci_hi[i] = (1 - f->c.p.coverage) / 2;
 	return 0;
 }
 
@@ -319,15 +320,16 @@ static void cal_push(struct fcast *f, int k, double zd)
 	f->cal_n[k] = n + 1;
 }
 
-/* Conformal quantile pair of anchor k at miscoverage a. */
-static void cal_quantiles(struct fcast *f, int k, double a, double *lo, double *up)
+/* Conformal quantile pair of anchor k with miscoverage alo below, ahi above. */
+static void cal_quantiles(struct fcast *f, int k, double alo, double ahi, double *lo, double *up)
 {
 	const float *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
 	int n = f->cal_n[k], il, iu;
 
-	a = fmin(fmax(a, 0), 1);
-	il = (int)floor((n + 1) * (a / 2)) - 1;
-	iu = (int)ceil((n + 1) * (1 - a / 2)) - 1;
+	alo = fmin(fmax(alo, 0), 0.5);
+	ahi = fmin(fmax(ahi, 0), 0.5);
+	il = (int)floor((n + 1) * alo) - 1;
+	iu = (int)ceil((n + 1) * (1 - ahi)) - 1;
 	il = il < 0 ? 0 : il > n - 1 ? n - 1 : il;
 	iu = iu < 0 ? 0 : iu > n - 1 ? n - 1 : iu;
 	*lo = so[il];
@@ -338,7 +340,7 @@ static void refresh_quantiles(struct fcast *f)
 {
 	for (int k = 0; k < f->A; k++)
 		if (f->cal_n[k] >= CAL_MIN)
-			cal_quantiles(f, k, f->aci_a[k], &f->qlo[k], &f->qhi[k]);
+			cal_quantiles(f, k, f->aci_lo[k], f->aci_hi[k], &f->qlo[k], &f->qhi[k]);
 }
 
 /* Score the forecasts made anchor-h steps ago against the new outcome y. */
@@ -368,10 +370,12 @@ static void calibrate(struct fcast *f, double y)
 			continue;
 		cal_push(f, k, z);
 		if (f->cal_n[k] > CAL_MIN) {
-			int miss = z < f->qlo[k] || z > f->qhi[k];
+			double tail = (1 - f->c.p.coverage) / 2;
 
-			f->aci_a[k] += ACI_GAMMA * ((1 - f->c.p.coverage) - miss);
-			f->aci_a[k] = fmin(fmax(f->aci_a[k], 0), 1);
+			f->aci_lo[k] += ACI_GAMMA * (tail - (z < f->qlo[k]));
+			f->aci_hi[k] += ACI_GAMMA * (tail - (z > f->qhi[k]));
+			f->aci_lo[k] = fmin(fmax(f->aci_lo[k], 0), 0.5);
+			f->aci_hi[k] = fmin(fmax(f->aci_hi[k], 0), 0.5);
 		}
 	}
 }
@@ -574,9 +578,9 @@ static int anchor_z(struct fcast *f, int k, double cov, double *lo, double *up)
 		*lo = f->qlo[k];
 		*up = f->qhi[k];
 	} else {
-		double a = (1 - cov) * f->aci_a[k] / (1 - f->c.p.coverage);
+		double r = (1 - cov) / (1 - f->c.p.coverage);
 
-		cal_quantiles(f, k, a, lo, up);
+		cal_quantiles(f, k, r * f->aci_lo[k], r * f->aci_hi[k], lo, up);
 	}
 	return 1;
 }
@@ -756,7 +760,8 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 		for (int i = 0; i < f->cal_n[k]; i++)
 			sbuf_f64(b, w[i]);
 	}
-	sbuf_f64v(b, f->aci_a, (size_t)f->A);
+	sbuf_f64v(b, f->aci_lo, (size_t)f->A);
+	sbuf_f64v(b, f->aci_hi, (size_t)f->A);
 	sbuf_f64v(b, f->qlo, (size_t)f->A);
 	sbuf_f64v(b, f->qhi, (size_t)f->A);
 	sbuf_f64(b, f->scale);
@@ -844,7 +849,8 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 		f->pend_t[i] = sbuf_get_i64(r);
 	for (int k = 0; k < f->A && !r->err; k++)
 		load_window(f, k, r);
-	sbuf_get_f64v(r, f->aci_a, (size_t)f->A);
+	sbuf_get_f64v(r, f->aci_lo, (size_t)f->A);
+	sbuf_get_f64v(r, f->aci_hi, (size_t)f->A);
 	sbuf_get_f64v(r, f->qlo, (size_t)f->A);
 	sbuf_get_f64v(r, f->qhi, (size_t)f->A);
 	f->scale = sbuf_get_f64(r);
