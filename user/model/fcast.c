@@ -234,7 +234,8 @@ static int fcast_alloc(struct fcast *f)
 	f->pend_t = malloc(H * sizeof(int64_t));
 	f->cal = calloc(A * FCAST_CAL_WIN, sizeof(float));
 	f->sorted = calloc(A * FCAST_CAL_WIN, sizeof(float));
-	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_sscale || !f->pend_t || !f->cal || !f->sorted)
+	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_sscale ||
+	    !f->pend_t || !f->cal || !f->sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
