@@ -25,7 +25,14 @@ CPU, two figures:
               forecast(12) (Holt-Winters); measured on the first ONLINE_N test
               origins and averaged (stated subset: it is O(n) per call).
 
-usage: forecast_statsmodels.py [--traces DIR] [--csv] [--hw-timeout S] [TRACE.csv ...]
+Non-causal noise floor (--noise-floor, instead of the models): for each
+trace and k in FLOOR_K, the MASE of the leave-one-out centred mean of the k
+samples either side of each h=1 target (y[i-k..i+k] without y[i]), over the
+same targets and with the same scale.  It sees the future, so it is a
+reference for how much of a series is noise, not a competitor.
+
+usage: forecast_statsmodels.py [--traces DIR] [--csv] [--hw-timeout S] [--noise-floor]
+                               [TRACE.csv ...]
 """
 import argparse
 import csv
@@ -42,6 +49,7 @@ warnings.filterwarnings("ignore")
 H = 12
 Z90 = 1.6448536269514722
 ONLINE_N = 20
+FLOOR_K = (1, 2, 3, 12)
 
 
 class Timeout(Exception):
@@ -76,6 +84,35 @@ def score(y, split, fc, lo, hi, scale):
         out["mase%d" % h] = np.mean(np.abs(act - f)) / scale
         out["cov%d" % h] = 100.0 * np.mean((act >= l) & (act <= u))
     return out
+
+
+def noise_floor(y, split, scale, k):
+    """MASE of the leave-one-out centred mean of +-k neighbours at the h=1 targets."""
+    n = len(y)
+    i = np.arange(max(split, k), min(n - H + 1, n - k))  # targets y[t+1], t = split-1..n-H-1
+    c = np.concatenate([[0.0], np.cumsum(y)])
+    mean = (c[i + k + 1] - c[i - k] - y[i]) / (2 * k)
+    return np.mean(np.abs(y[i] - mean)) / scale
+
+
+def split_and_scale(t, y):
+    """Training rows, daily season in steps (1 if it does not fit twice), MASE scale."""
+    n, split = len(y), int(0.7 * len(y))
+    step = float(np.median(np.diff(t)))
+    m = int(round(86400 / step))
+    if m < 1 or 2 * m > split:
+        m = 1
+    return split, m, np.mean(np.abs(y[m:split] - y[:split - m])) or 1.0
+
+
+def print_floor(files, as_csv):
+    print("trace,k,mase_noncausal" if as_csv else "%-28s %4s %8s" % ("trace", "k", "MASE"))
+    for path in files:
+        t, y = load(path)
+        split, m, scale = split_and_scale(t, y)
+        for k in FLOOR_K:
+            print(("%s,%d,%.4f" if as_csv else "%-28s %4d %8.4f")
+                  % (os.path.basename(path), k, noise_floor(y, split, scale, k)))
 
 
 def snaive(y, split, m):
@@ -200,10 +237,14 @@ def main():
     ap.add_argument("--traces", default=os.environ.get("PRESAGE_TRACES", "../shared/traces"))
     ap.add_argument("--csv", action="store_true")
     ap.add_argument("--hw-timeout", type=float, default=120)
+    ap.add_argument("--noise-floor", action="store_true")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     files = args.files or [os.path.join(args.traces, f) for f in
                            ("nasa_http_jul95_1min.csv", "google2019_avg_cpu_5min.csv")]
+    if args.noise_floor:
+        print_floor(files, args.csv)
+        return
     fmt = "%-28s %-13s %8s %8s %7s %7s %10s %10s"
     print("trace,model,mase_h1,mase_h12,coverage_h1,coverage_h12,cpu_us_per_update,"
           "online_us_per_forecast"
@@ -211,12 +252,8 @@ def main():
                                   "us/update", "online_us"))
     for path in files:
         t, y = load(path)
-        n, split = len(y), int(0.7 * len(y))
-        step = float(np.median(np.diff(t)))
-        m = int(round(86400 / step))
-        if m < 1 or 2 * m > split:
-            m = 1
-        scale = np.mean(np.abs(y[m:split] - y[:split - m])) or 1.0
+        n = len(y)
+        split, m, scale = split_and_scale(t, y)
         name = os.path.basename(path)
         for model in ("snaive", "holt_winters", "arima"):
             c0 = time.process_time()

@@ -185,7 +185,7 @@ static int det_check(const struct det_opts *o, const char *fmt, int argc, char *
 	}
 	if (!fcast_lookup(o->model)) {
 		cli_err("detect",
-			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
+			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|direct|ensemble)",
 			o->model);
 		return CLI_USAGE;
 	}

@@ -37,7 +37,7 @@ static void fc_usage(FILE *f)
 		"                        [--model NAME] [--coverage C] [--season auto|N]\n"
 		"       presage forecast NAME|ID [--metric M] [--horizon DUR]\n"
 		"  H: steps (12) or a duration (90s, 5m, 1h, 1d) converted with the series step\n"
-		"  NAME: snaive|ewma|holt_winters|arima|rnn|ensemble (default ensemble)\n"
+		"  NAME: snaive|ewma|holt_winters|arima|rnn|direct|ensemble (default ensemble)\n"
 		"  --input - reads stdin\n");
 }
 
@@ -304,7 +304,7 @@ static int check_opts(struct fc_opts *o, const char *season, const char *fmt)
 	}
 	if (!fcast_lookup(o->model)) {
 		cli_err("forecast",
-			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|ensemble)",
+			"unknown model '%s' (snaive|ewma|holt_winters|arima|rnn|direct|ensemble)",
 			o->model);
 		return CLI_USAGE;
 	}

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_models[] = {"snaive", "ewma", "holt_winters",
-					 "arima",  "rnn",  "ensemble"};
+static const char *const all_models[] = {"snaive", "ewma", "holt_winters", "arima",
+					 "rnn",	   "direct", "ensemble"};
 #define N_MODELS (sizeof(all_models) / sizeof(all_models[0]))
 
 static double sine(int t)
@@ -134,6 +134,82 @@ static void check_finite(struct fcast *f, int h)
 		assert_true(isfinite(out[j].lower) && isfinite(out[j].upper));
 		assert_true(out[j].lower <= out[j].upper);
 	}
+}
+
+/*
+ * Right-skewed noise (exponential): each bound misses on its own side about
+ * (1 - coverage) / 2 of the time, not just the two together (each tail's
+ * level is adapted on its own).
+ */
+static void test_skewed_tails(void **state)
+{
+	for (size_t m = 0; m < N_MODELS; m++) {
+		struct fcast_params p = {.max_horizon = 2, .step_s = 60};
+		struct fcast *f = fcast_new(all_models[m], &p);
+		struct fcast_point out[2];
+		uint64_t s = 0xabcdef + m;
+		double y, up = 0, lo = 0;
+		int scored = 0;
+
+		assert_non_null(f);
+		for (int t = 0; t < 6000; t++) {
+			double u;
+
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			u = ((s >> 11) + 1.0) / 9007199254740993.0;
+			y = 100 - 5 * log(u); /* exponential, mean 105 */
+			if (t >= 3000) {
+				up += y > out[0].upper;
+				lo += y < out[0].lower;
+				scored++;
+			}
+			fcast_update(f, y);
+			assert_int_equal(fcast_forecast(f, 2, 0.9, out), 0);
+		}
+		up = 100 * up / scored;
+		lo = 100 * lo / scored;
+		print_message("# %s: above %.1f%%, below %.1f%%\n", all_models[m], up, lo);
+		assert_true(up >= 3 && up <= 7 && lo >= 3 && lo <= 7);
+		fcast_free(f);
+	}
+}
+
+/*
+ * direct on a daily cycle (5-minute steps) with one-sample bursts: it
+ * learns the cycle, and the bursts do not drag its 12-step forecasts (much
+ * better than a level, close to the noise).
+ */
+static void test_direct_daily_with_bursts(void **state)
+{
+	struct fcast_params p = {.max_horizon = 12, .step_s = 300};
+	struct fcast *d = fcast_new("direct", &p), *e = fcast_new("ewma", &p);
+	struct fcast_point od[12], oe[12];
+	double fd[12], fe[12], ed = 0, ee = 0;
+	uint64_t s = 5;
+	int n = 0;
+
+	assert_non_null(d);
+	assert_non_null(e);
+	for (int t = 0; t < 6 * 288; t++) {
+		double y = 10 + 3 * sin(2 * M_PI * t / 288.0) + 0.3 * gauss(&s) + (t % 97 ? 0 : 20);
+
+		if (t >= 5 * 288 + 12 && t % 97) {
+			ed += fabs(y - fd[(t - 12) % 12]);
+			ee += fabs(y - fe[(t - 12) % 12]);
+			n++;
+		}
+		fcast_update(d, y);
+		fcast_update(e, y);
+		assert_int_equal(fcast_forecast(d, 12, 0.9, od), 0);
+		assert_int_equal(fcast_forecast(e, 12, 0.9, oe), 0);
+		fd[t % 12] = od[11].point;
+		fe[t % 12] = oe[11].point;
+	}
+	print_message("# 12-step MAE: direct %.3f, ewma %.3f\n", ed / n, ee / n);
+	assert_true(ed < 0.5 * ee);
+	assert_true(ed / n < 0.6); /* noise alone: 0.24 */
+	fcast_free(d);
+	fcast_free(e);
 }
 
 static void test_adversarial_no_nan(void **state)
@@ -285,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(test_adversarial_no_nan),	cmocka_unit_test(test_constant_series),
 	    cmocka_unit_test(test_square_wave_bounded), cmocka_unit_test(test_save_load),
 	    cmocka_unit_test(test_lookup_and_errors),	cmocka_unit_test(test_idle_then_busy),
+	    cmocka_unit_test(test_skewed_tails),	cmocka_unit_test(test_direct_daily_with_bursts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const drivers[] = { "auto", "docker", "swarm", "cgroupfs", "dryrun", NULL };
-static const char *const models[] = { "snaive", "ewma", "holt_winters", "arima", "rnn",
+static const char *const models[] = { "snaive", "ewma", "holt_winters", "arima", "rnn", "direct",
 				      "ensemble", NULL };
 static const char *const policies[] = { "reactive", "predictive", "rl", NULL };
 static const char *const svc_policies[] = { "", "reactive", "predictive", "rl", "none", NULL };

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FCAST_MAGIC   0x32434650u /* "PFC2": anchor-horizon calibration */
+#define FCAST_MAGIC   0x33434650u /* "PFC3": anchor-horizon calibration, surprise reference */
 #define ACI_GAMMA     0.005	  /* adaptive-conformal step (Gibbs & Candes) */
 #define SCALE_DECAY   0.02	  /* EWMA of |1-step error| */
 #define QUANT_REFRESH 1		  /* updates between calibrated-quantile refreshes */
@@ -22,11 +22,11 @@
 #define FCAST_HIST_CYCLES 3.3 /* history: cycles of the longest detectable period */
 
 extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
-    fcast_ensemble;
+    fcast_direct, fcast_ensemble;
 
 const struct fcast_ops *const fcast_models[] = {
-    &fcast_snaive,   &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
-    &fcast_ensemble, NULL,
+    &fcast_snaive, &fcast_ewma,	  &fcast_holt_winters, &fcast_arima,
+    &fcast_rnn,	   &fcast_direct, &fcast_ensemble,	  NULL,
 };
 
 /*
@@ -43,15 +43,19 @@ struct fcast {
 	int A;			/* anchor horizons */
 	int anchor[FCAST_MAX_ANCHORS];
 	double *cur;		/* point forecasts 1..H of the newest origin */
-	double *pend;		/* H origins x A anchors of point forecasts */
+	float *pend;		/* H origins x A anchors of point forecasts (for intervals) */
 	double *pend_scale;	/* error scale at each origin */
+	double *pend_ref;	/* one-step forecast surprise is judged against, per origin */
+	double *pend_sscale;	/* the surprise reference's error scale at each origin */
 	int64_t *pend_t;	/* origin index of each slot, -1 = empty */
 	float *cal;		/* A anchors x FCAST_CAL_WIN normalised errors, by age */
 	float *sorted;		/* the same windows kept sorted (O(1) quantiles) */
 	int cal_n[FCAST_MAX_ANCHORS], cal_pos[FCAST_MAX_ANCHORS];
 	double qlo[FCAST_MAX_ANCHORS], qhi[FCAST_MAX_ANCHORS]; /* at the tracked coverage */
-	double aci_a[FCAST_MAX_ANCHORS]; /* effective miscoverage per anchor (ACI) */
+	double aci_lo[FCAST_MAX_ANCHORS]; /* effective miscoverage of each tail per anchor (ACI) */
+	double aci_hi[FCAST_MAX_ANCHORS];
 	double scale;			  /* EWMA of |1-step error| */
+	double sscale;			  /* the same for the surprise reference */
 	double mag;			  /* EWMA of |y|: the series' magnitude */
 	double last_score, last_y;
 	int64_t seen; /* non-missing samples */
@@ -208,6 +212,8 @@ void fcast_free(struct fcast *f)
 	free(f->cur);
 	free(f->pend);
 	free(f->pend_scale);
+	free(f->pend_ref);
+	free(f->pend_sscale);
 	free(f->pend_t);
 	free(f->cal);
 	free(f->sorted);
@@ -221,17 +227,20 @@ static int fcast_alloc(struct fcast *f)
 	f->A = fcast_anchors(f->H, f->anchor);
 	A = (size_t)f->A;
 	f->cur = calloc(H, sizeof(double));
-	f->pend = calloc(H * A, sizeof(double));
+	f->pend = calloc(H * A, sizeof(float));
 	f->pend_scale = calloc(H, sizeof(double));
+	f->pend_ref = calloc(H, sizeof(double));
+	f->pend_sscale = calloc(H, sizeof(double));
 	f->pend_t = malloc(H * sizeof(int64_t));
 	f->cal = calloc(A * FCAST_CAL_WIN, sizeof(float));
 	f->sorted = calloc(A * FCAST_CAL_WIN, sizeof(float));
-	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_t || !f->cal || !f->sorted)
+	if (!f->cur || !f->pend || !f->pend_scale || !f->pend_ref || !f->pend_sscale ||
+	    !f->pend_t || !f->cal || !f->sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < H; i++)
 		f->pend_t[i] = -1;
 	for (size_t i = 0; i < A; i++)
-		f->aci_a[i] = 1 - f->c.p.coverage;
+		f->aci_lo[i] = f->aci_hi[i] = (1 - f->c.p.coverage) / 2;
 	return 0;
 }
 
@@ -240,7 +249,7 @@ size_t fcast_memory_bytes(const struct fcast *f)
 	size_t H = (size_t)f->H, A = (size_t)f->A;
 	size_t b = sizeof(*f) + (size_t)f->c.cap * sizeof(*f->c.hist) + (size_t)f->c.cap / 8 + 1;
 
-	b += H * sizeof(double) * (2 + A) + H * sizeof(int64_t);
+	b += H * sizeof(double) * 4 + H * A * sizeof(float) + H * sizeof(int64_t);
 	b += 2 * A * FCAST_CAL_WIN * sizeof(float);
 	return b + (f->ops->mem ? f->ops->mem(f->m, &f->c) : 0);
 }
@@ -312,15 +321,16 @@ static void cal_push(struct fcast *f, int k, double zd)
 	f->cal_n[k] = n + 1;
 }
 
-/* Conformal quantile pair of anchor k at miscoverage a. */
-static void cal_quantiles(struct fcast *f, int k, double a, double *lo, double *up)
+/* Conformal quantile pair of anchor k with miscoverage alo below, ahi above. */
+static void cal_quantiles(struct fcast *f, int k, double alo, double ahi, double *lo, double *up)
 {
 	const float *so = f->sorted + (size_t)k * FCAST_CAL_WIN;
 	int n = f->cal_n[k], il, iu;
 
-	a = fmin(fmax(a, 0), 1);
-	il = (int)floor((n + 1) * (a / 2)) - 1;
-	iu = (int)ceil((n + 1) * (1 - a / 2)) - 1;
+	alo = fmin(fmax(alo, 0), 0.5);
+	ahi = fmin(fmax(ahi, 0), 0.5);
+	il = (int)floor((n + 1) * alo) - 1;
+	iu = (int)ceil((n + 1) * (1 - ahi)) - 1;
 	il = il < 0 ? 0 : il > n - 1 ? n - 1 : il;
 	iu = iu < 0 ? 0 : iu > n - 1 ? n - 1 : iu;
 	*lo = so[il];
@@ -331,7 +341,7 @@ static void refresh_quantiles(struct fcast *f)
 {
 	for (int k = 0; k < f->A; k++)
 		if (f->cal_n[k] >= CAL_MIN)
-			cal_quantiles(f, k, f->aci_a[k], &f->qlo[k], &f->qhi[k]);
+			cal_quantiles(f, k, f->aci_lo[k], f->aci_hi[k], &f->qlo[k], &f->qhi[k]);
 }
 
 /* Score the forecasts made anchor-h steps ago against the new outcome y. */
@@ -351,17 +361,22 @@ static void calibrate(struct fcast *f, double y)
 		z = (y - f->pend[(size_t)slot * f->A + k]) / fabs(f->pend_scale[slot]);
 		if (!isfinite(z))
 			continue;
-		if (h == 1)
-			f->last_score = z;
+		if (h == 1) {
+			double zs = (y - f->pend_ref[slot]) / f->pend_sscale[slot];
+
+			f->last_score = isfinite(zs) ? zs : z;
+		}
 		/* a forecast made while the series was constant has no error scale */
 		if (f->pend_scale[slot] < 0)
 			continue;
 		cal_push(f, k, z);
 		if (f->cal_n[k] > CAL_MIN) {
-			int miss = z < f->qlo[k] || z > f->qhi[k];
+			double tail = (1 - f->c.p.coverage) / 2;
 
-			f->aci_a[k] += ACI_GAMMA * ((1 - f->c.p.coverage) - miss);
-			f->aci_a[k] = fmin(fmax(f->aci_a[k], 0), 1);
+			f->aci_lo[k] += ACI_GAMMA * (tail - (z < f->qlo[k]));
+			f->aci_hi[k] += ACI_GAMMA * (tail - (z > f->qhi[k]));
+			f->aci_lo[k] = fmin(fmax(f->aci_lo[k], 0), 0.5);
+			f->aci_hi[k] = fmin(fmax(f->aci_hi[k], 0), 0.5);
 		}
 	}
 }
@@ -377,28 +392,39 @@ static bool scale_known(const struct fcast *f)
 	return f->scale > 1e-6 * f->mag + 1e-12;
 }
 
+/* One step of an error scale s with error e (see update_scale). */
+static void scale_step(double *s, double e, int warm_n)
+{
+	if (warm_n < SCALE_WARM)
+		*s += (e - *s) / (warm_n + 1);
+	else
+		*s += SCALE_DECAY * (fmin(e, 10 * *s + 1e-300) - *s);
+}
+
 /*
  * Track the 1-step error scale: EWMA of |e|, started as the mean of the first
  * errors; once established, errors are winsorised at 10 scales so one wild
- * outlier cannot hide the next ones.
+ * outlier cannot hide the next ones.  The surprise reference's scale (the
+ * same unless the model has a reference) is tracked alike: anomaly scores
+ * are judged in that forecast's own units, intervals in the point
+ * forecast's.
  */
 static void update_scale(struct fcast *f, double y)
 {
 	int slot = (int)(f->c.t % f->H);
-	double e;
+	double e, es;
 
 	f->mag += (f->seen < 100 ? 1.0 / (f->seen + 1) : SCALE_DECAY) * (fabs(y) - f->mag);
 	if (f->c.t < 0 || f->pend_t[slot] != f->c.t)
 		return;
-	e = fabs(y - f->pend[(size_t)slot * f->A]); /* anchor 0 is h = 1 */
-	if (!isfinite(e))
+	es = fabs(y - f->pend_ref[slot]);
+	e = f->ops->surprise ? fabs(y - f->pend[(size_t)slot * f->A]) : es; /* anchor 0: h = 1 */
+	if (!isfinite(e) || !isfinite(es))
 		return;
-	if (f->warm_n < SCALE_WARM) {
-		f->scale += (e - f->scale) / (f->warm_n + 1);
+	scale_step(&f->scale, e, f->warm_n);
+	scale_step(&f->sscale, es, f->warm_n);
+	if (f->warm_n < SCALE_WARM)
 		f->warm_n++;
-	} else {
-		f->scale += SCALE_DECAY * (fmin(e, 10 * f->scale + 1e-300) - f->scale);
-	}
 }
 
 /*
@@ -424,7 +450,7 @@ static void track_constant(struct fcast *f, double y)
 	f->idle = false;
 	f->moving_run = 0;
 	if (!scale_known(f)) {
-		f->scale = 0;
+		f->scale = f->sscale = 0;
 		f->warm_n = 0;
 	}
 }
@@ -436,6 +462,11 @@ static void track_constant(struct fcast *f, double y)
 static double scale_floor(const struct fcast *f)
 {
 	return fmax(f->scale, fmax(1e-6 * f->mag, 1e-12));
+}
+
+static double sscale_floor(const struct fcast *f)
+{
+	return fmax(f->sscale, fmax(1e-6 * f->mag, 1e-12));
 }
 
 /* Run the model's forecast of the newest origin; keep its anchors pending. */
@@ -461,11 +492,19 @@ static void predict_pending(struct fcast *f)
 		for (int i = 0; i < f->H; i++)
 			out[i] = f->last_y;
 	}
+	f->pend_ref[slot] = out[0];
+	if (!bad && f->ops->surprise) {
+		double r = f->ops->surprise(f->m, &f->c);
+
+		if (isfinite(r) && fabs(r - f->last_y) <= 1e4 * (f->mag + f->scale) + 1e-9)
+			f->pend_ref[slot] = r;
+	}
 	for (int k = 0; k < f->A; k++)
-		f->pend[(size_t)slot * f->A + k] = out[f->anchor[k] - 1];
+		f->pend[(size_t)slot * f->A + k] = (float)fmin(fmax(out[f->anchor[k] - 1], -3e38), 3e38);
 	f->pend_t[slot] = f->c.t;
 	/* negative: the scale was unknown (scored for surprise, not calibrated) */
 	f->pend_scale[slot] = scale_known(f) ? scale_floor(f) : -scale_floor(f);
+	f->pend_sscale[slot] = sscale_floor(f);
 }
 
 void fcast_update(struct fcast *f, double y)
@@ -540,9 +579,9 @@ static int anchor_z(struct fcast *f, int k, double cov, double *lo, double *up)
 		*lo = f->qlo[k];
 		*up = f->qhi[k];
 	} else {
-		double a = (1 - cov) * f->aci_a[k] / (1 - f->c.p.coverage);
+		double r = (1 - cov) / (1 - f->c.p.coverage);
 
-		cal_quantiles(f, k, a, lo, up);
+		cal_quantiles(f, k, r * f->aci_lo[k], r * f->aci_hi[k], lo, up);
 	}
 	return 1;
 }
@@ -707,8 +746,11 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 	sbuf_f64v(b, c->exog, FCAST_MAX_EXOG);
 	sbuf_u32(b, (uint32_t)f->A);
 	sbuf_f64v(b, f->cur, (size_t)f->H);
-	sbuf_f64v(b, f->pend, HA);
+	for (size_t i = 0; i < HA; i++)
+		sbuf_f64(b, f->pend[i]);
 	sbuf_f64v(b, f->pend_scale, (size_t)f->H);
+	sbuf_f64v(b, f->pend_ref, (size_t)f->H);
+	sbuf_f64v(b, f->pend_sscale, (size_t)f->H);
 	for (int i = 0; i < f->H; i++)
 		sbuf_i64(b, f->pend_t[i]);
 	for (int k = 0; k < f->A; k++) {
@@ -719,10 +761,12 @@ int fcast_save(struct fcast *f, struct sbuf *b)
 		for (int i = 0; i < f->cal_n[k]; i++)
 			sbuf_f64(b, w[i]);
 	}
-	sbuf_f64v(b, f->aci_a, (size_t)f->A);
+	sbuf_f64v(b, f->aci_lo, (size_t)f->A);
+	sbuf_f64v(b, f->aci_hi, (size_t)f->A);
 	sbuf_f64v(b, f->qlo, (size_t)f->A);
 	sbuf_f64v(b, f->qhi, (size_t)f->A);
 	sbuf_f64(b, f->scale);
+	sbuf_f64(b, f->sscale);
 	sbuf_f64(b, f->mag);
 	sbuf_f64(b, isfinite(f->last_score) ? f->last_score : 0);
 	sbuf_f64(b, f->last_y);
@@ -797,16 +841,21 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 	if (sbuf_get_u32(r) != (uint32_t)f->A)
 		r->err = -EBADMSG;
 	sbuf_get_f64v(r, f->cur, (size_t)f->H);
-	sbuf_get_f64v(r, f->pend, (size_t)f->H * f->A);
+	for (size_t i = 0; i < (size_t)f->H * f->A && !r->err; i++)
+		f->pend[i] = (float)fmin(fmax(sbuf_get_f64(r), -FCAST_VALUE_MAX), FCAST_VALUE_MAX);
 	sbuf_get_f64v(r, f->pend_scale, (size_t)f->H);
+	sbuf_get_f64v(r, f->pend_ref, (size_t)f->H);
+	sbuf_get_f64v(r, f->pend_sscale, (size_t)f->H);
 	for (int i = 0; i < f->H && !r->err; i++)
 		f->pend_t[i] = sbuf_get_i64(r);
 	for (int k = 0; k < f->A && !r->err; k++)
 		load_window(f, k, r);
-	sbuf_get_f64v(r, f->aci_a, (size_t)f->A);
+	sbuf_get_f64v(r, f->aci_lo, (size_t)f->A);
+	sbuf_get_f64v(r, f->aci_hi, (size_t)f->A);
 	sbuf_get_f64v(r, f->qlo, (size_t)f->A);
 	sbuf_get_f64v(r, f->qhi, (size_t)f->A);
 	f->scale = sbuf_get_f64(r);
+	f->sscale = sbuf_get_f64(r);
 	f->mag = sbuf_get_f64(r);
 	f->last_score = sbuf_get_f64(r);
 	f->last_y = sbuf_get_f64(r);

@@ -99,6 +99,13 @@ struct fcast_ops {
 	int (*load)(void *m, const struct fcast_ctx *c, struct sbuf_reader *r);
 	/* Heap bytes the state holds (the state struct included). */
 	size_t (*mem)(const void *m, const struct fcast_ctx *c);
+	/*
+	 * Optional: the one-step forecast the next sample's surprise
+	 * (fcast_last_score()) is judged against, after update; NULL = the
+	 * point forecast.  For a model whose published forecast trades
+	 * reaction speed for accuracy (the ensemble).
+	 */
+	double (*surprise)(void *m, const struct fcast_ctx *c);
 };
 
 /* The model table; NULL-terminated.  fcast_lookup(NULL) is the default. */
@@ -132,7 +139,8 @@ int fcast_forecast(struct fcast *f, int h, double coverage, struct fcast_point *
 /*
  * The newest sample's one-step error divided by the error scale at the
  * forecast's origin; NAN when the newest sample was missing or had no
- * forecast to compare with (the first sample).
+ * forecast to compare with (the first sample).  The error is against the
+ * model's surprise reference (fcast_ops.surprise) where it has one.
  */
 double fcast_last_score(const struct fcast *f);
 /* Current one-step error scale (robust, > 0 once data arrived). */

@@ -2,26 +2,39 @@
  * m_ensemble.c - combine the other models by their recent rolling error.
  *
  * Every member sees every sample.  Each update the members' forecasts for
- * horizons 1..H are remembered; when outcomes arrive each member's squared
- * error at each horizon feeds an exponentially weighted mean (memory of
- * about 1/ENS_DECAY steps).  The forecast at horizon h is the average of the
- * ENS_TOP members with the lowest recent error at h, weighted by inverse
- * error (Bates-Granger): a member that stops fitting the series loses its
- * weight within a few hundred steps, per series and per horizon.
+ * horizons 1..H are remembered and scored when their outcomes arrive.  Two
+ * combinations are kept per horizon:
  *
- * A second combiner stacks the members: per horizon, a linear regression of
- * the outcome's change from the origin's value on the members' forecast
- * changes (plus an intercept), in units of the series' recent step size,
- * fitted online by recursive least squares with forgetting.  It can correct
- * biases a weighted average cannot (e.g. members that all overshoot at long
- * horizons).  Both combiners are scored like members; per horizon the one
- * with the lower recent error is used, the stack only after ENS_STACK_WARM
- * updates, so it can only be chosen where it has proved better.
+ * The reference combination (the engine's earlier ensemble) reacts within a
+ * few hundred steps: the average of the ENS_TOP members with the lowest
+ * recent squared error (EWMA, memory about 1/ENS_DECAY steps), weighted by
+ * inverse error (Bates-Granger), or, where it has proved better after
+ * ENS_STACK_WARM updates, a stack - a linear regression of the outcome's
+ * change from the origin's value on the members' forecast changes (plus an
+ * intercept), in units of the series' recent step size, fitted online by
+ * recursive least squares with forgetting.  It uses the least-squares
+ * members only: the direct model aims at the median and leaves bursts out
+ * of its fit, so a burst is a larger surprise to it.  Its one-step forecast
+ * is what anomalies are judged against (fcast_ops.surprise): a combination
+ * that locks onto whichever member fits a regular series best makes a
+ * departure stand out.
+ *
+ * The published forecast weighs the members and the reference combination
+ * by exponential weights on their discounted absolute errors (Hedge):
+ * weight exp(-ENS_HEDGE_RATE * L), L = sum over past outcomes of
+ * |error| / step scale, discounted by ENS_HEDGE_KEEP per step (memory
+ * ~1000 outcomes).  Absolute error because the aim is the conditional
+ * median (what MAE rewards); the long memory because errors at one horizon
+ * are correlated over that many steps and the members often differ by a
+ * few percent: short-memory inverse-error weights then spread evenly over
+ * similar members and chase noise.  A member (or the reference) that is
+ * clearly better over the last few hundred steps takes nearly all of the
+ * weight.
  *
  * Scoring, weights and the stack live at the anchor horizons only
  * (fcast_anchors()); a horizon between two anchors blends their member
- * weights and stack coefficients linearly in sqrt(h) and follows the nearer
- * anchor's choice of combiner.  Memory and work grow with log H.
+ * weights and stack corrections linearly in sqrt(h).  Memory and work grow
+ * with log H.
  *
  * Members forecast horizons 1..ENS_FRESH afresh every update; the horizons
  * beyond come from each member's full path, forecast every ENS_REFRESH
@@ -37,23 +50,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENS_MAX	       5
+#define ENS_MAX	       6
+#define ENS_REF	       5 /* members 0..ENS_REF-1 make the reference combination */
 #define ENS_TOP	       3
 #define ENS_DECAY      0.01
 #define ENS_WARM       8	     /* errors a member needs at a horizon before it is ranked */
-#define ENS_SLOTS      (ENS_MAX + 2) /* members, then the average and the stack */
+#define ENS_SLOTS      (ENS_MAX + 3) /* members, the reference's average and stack, itself */
 #define ENS_AVG	       ENS_MAX
 #define ENS_STACK      (ENS_MAX + 1)
-#define ENS_D	       (ENS_MAX + 1) /* stack features: members + intercept */
+#define ENS_REFC       (ENS_MAX + 2)
+#define ENS_D	       (ENS_REF + 1) /* stack features: reference members + intercept */
+#define ENS_EXPERTS    (ENS_MAX + 1) /* Hedge's experts: members and the reference */
+#define ENS_HEDGE_RATE 0.3	     /* per unit of discounted |error| / step scale */
+#define ENS_HEDGE_KEEP 0.999	     /* discount of past losses per outcome */
+#define ENS_LOSS_MAX   50	     /* one outcome's loss, in step scales, at most */
 #define ENS_LAMBDA     0.998
 #define ENS_STACK_WARM 200
 #define ENS_FRESH      12 /* horizons every member forecasts afresh each update */
 #define ENS_REFRESH    8  /* updates between the members' full-horizon forecasts */
 
-extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn;
+extern const struct fcast_ops fcast_snaive, fcast_ewma, fcast_holt_winters, fcast_arima, fcast_rnn,
+    fcast_direct;
 
+/* The reference combination's members first (ENS_REF of them). */
 static const struct fcast_ops *const ens_members[ENS_MAX] = {
-    &fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn,
+    &fcast_snaive, &fcast_ewma, &fcast_holt_winters, &fcast_arima, &fcast_rnn, &fcast_direct,
 };
 
 /* Per-horizon blend of anchor quantities: anchors k0/k1 and k1's weight. */
@@ -77,9 +98,11 @@ struct ens {
 	double *pend_y, *pend_s; /* value and step scale at each origin */
 	double *mse;		 /* ENS_SLOTS x A */
 	int *nerr;		 /* ENS_SLOTS x A */
+	double *loss;		 /* A x ENS_EXPERTS discounted absolute errors (Hedge) */
 	double *sw, *sP;	 /* stack: A x ENS_D weights, A x ENS_D^2 RLS matrices */
 	int64_t *sn;		 /* stack updates per anchor */
 	double step_abs;	 /* EWMA of |y_t - y_{t-1}| */
+	double ref1;		 /* the reference's one-step forecast of the newest origin */
 	double last_y;
 	int64_t cached_t; /* origin whose forecasts cur and comb hold */
 };
@@ -99,6 +122,7 @@ static void ens_destroy(void *p)
 	free(e->pend_t);
 	free(e->mse);
 	free(e->nerr);
+	free(e->loss);
 	free(e->pend_y);
 	free(e->pend_s);
 	free(e->sw);
@@ -116,7 +140,7 @@ static size_t ens_mem(const void *p, const struct fcast_ctx *c)
 	b += H * sizeof(struct ens_blend);
 	b += e->path ? ENS_MAX * (H + ENS_REFRESH) * sizeof(double) : 0;
 	b += ENS_SLOTS * H * A * sizeof(float) + ENS_SLOTS * A * (sizeof(double) + sizeof(int));
-	b += A * (ENS_D + ENS_D * ENS_D) * sizeof(double) + A * sizeof(int64_t);
+	b += A * (ENS_D + ENS_D * ENS_D + ENS_EXPERTS) * sizeof(double) + A * sizeof(int64_t);
 	for (int i = 0; i < e->k; i++)
 		b += e->ops[i]->mem ? e->ops[i]->mem(e->m[i], c) : 0;
 	return b;
@@ -151,11 +175,13 @@ static void *ens_create(const struct fcast_ctx *c)
 	e->pend_s = calloc(H, sizeof(double));
 	e->mse = calloc(ENS_SLOTS * A, sizeof(double));
 	e->nerr = calloc(ENS_SLOTS * A, sizeof(int));
+	e->loss = calloc(A * ENS_EXPERTS, sizeof(double));
 	e->sw = calloc(A * ENS_D, sizeof(double));
 	e->sP = calloc(A * ENS_D * ENS_D, sizeof(double));
 	e->sn = calloc(A, sizeof(int64_t));
-	if (!e->cur || !e->comb || !e->bl || (H > ENS_FRESH && !e->path) || !e->pend || !e->pend_t || !e->mse || !e->nerr || !e->pend_y ||
-	    !e->pend_s || !e->sw || !e->sP || !e->sn)
+	if (!e->cur || !e->comb || !e->bl || (H > ENS_FRESH && !e->path) || !e->pend ||
+	    !e->pend_t || !e->mse || !e->nerr || !e->loss || !e->pend_y || !e->pend_s || !e->sw ||
+	    !e->sP || !e->sn)
 		goto fail;
 	for (size_t i = 0; i < H; i++) {
 		e->pend_t[i] = -1;
@@ -194,23 +220,23 @@ static int stack_features(double s, double y0, const double *f, size_t stride, d
 {
 	if (!(s > 0))
 		return 0;
-	for (int i = 0; i < ENS_MAX; i++) {
+	for (int i = 0; i < ENS_REF; i++) {
 		x[i] = (f[(size_t)i * stride] - y0) / s;
 		if (!isfinite(x[i]) || fabs(x[i]) > 1e6)
 			return 0;
 	}
-	x[ENS_MAX] = 1;
+	x[ENS_REF] = 1;
 	return 1;
 }
 
 /* RLS step of anchor k's stack with the outcome y of origin o. */
 static void stack_learn(struct ens *e, int k, int64_t o, double y)
 {
-	double x[ENS_D], px[ENS_D], f[ENS_MAX], den = ENS_LAMBDA, err, target;
+	double x[ENS_D], px[ENS_D], f[ENS_REF], den = ENS_LAMBDA, err, target;
 	double *w = e->sw + (size_t)k * ENS_D, *P = e->sP + (size_t)k * ENS_D * ENS_D;
 	double s = e->pend_s[o % e->H], y0 = e->pend_y[o % e->H];
 
-	for (int i = 0; i < ENS_MAX && e->k == ENS_MAX; i++)
+	for (int i = 0; i < ENS_REF && e->k == ENS_MAX; i++)
 		f[i] = ens_slot(e, i, o)[k];
 	if (e->k != ENS_MAX || !stack_features(s, y0, f, 1, x))
 		return;
@@ -239,6 +265,23 @@ static void stack_learn(struct ens *e, int k, int64_t o, double y)
 	e->sn[k]++;
 }
 
+/*
+ * Hedge's losses at anchor k: every expert's absolute error on origin o in
+ * units of the step scale there, added to its discounted sum.
+ */
+static void hedge_learn(struct ens *e, int k, int64_t o, double y)
+{
+	double s = e->pend_s[o % e->H], *L = e->loss + (size_t)k * ENS_EXPERTS;
+
+	if (!(s > 0))
+		return;
+	for (int i = 0; i < ENS_EXPERTS; i++) {
+		double l = fabs(y - ens_slot(e, i < ENS_MAX ? i : ENS_REFC, o)[k]) / s;
+
+		L[i] = ENS_HEDGE_KEEP * L[i] + (isfinite(l) ? fmin(l, ENS_LOSS_MAX) : ENS_LOSS_MAX);
+	}
+}
+
 /* Score members' past anchor forecasts against y (the sample at c->t). */
 static void ens_score(struct ens *e, const struct fcast_ctx *c, double y)
 {
@@ -248,6 +291,7 @@ static void ens_score(struct ens *e, const struct fcast_ctx *c, double y)
 		if (o < 0 || e->pend_t[o % e->H] != o)
 			continue;
 		stack_learn(e, k, o, y);
+		hedge_learn(e, k, o, y);
 		for (int i = 0; i < ENS_SLOTS; i++) {
 			double err = y - ens_slot(e, i, o)[k], *m = &e->mse[i * e->A + k];
 			int *n = &e->nerr[i * e->A + k];
@@ -262,20 +306,20 @@ static void ens_score(struct ens *e, const struct fcast_ctx *c, double y)
 	}
 }
 
-/* Weights of the members at anchor k into w (sum 1). */
-static void ens_weights(const struct ens *e, int k, double *w)
+/* The reference's average at anchor k: weights of its members into w (sum 1). */
+static void ens_weights_ref(const struct ens *e, int k, double *w)
 {
 	int idx[ENS_MAX], n = 0, A = e->A;
 	double sum = 0, floor_ = 1e-300;
 
 	for (int i = 0; i < e->k; i++) {
 		w[i] = 0;
-		if (e->nerr[i * A + k] >= ENS_WARM)
+		if (i < ENS_REF && e->nerr[i * A + k] >= ENS_WARM)
 			idx[n++] = i;
 	}
 	if (n == 0) {
-		for (int i = 0; i < e->k; i++)
-			w[i] = 1.0 / e->k;
+		for (int i = 0; i < ENS_REF; i++)
+			w[i] = 1.0 / ENS_REF;
 		return;
 	}
 	for (int a = 1; a < n; a++) /* insertion sort by recent error */
@@ -294,6 +338,59 @@ static void ens_weights(const struct ens *e, int k, double *w)
 	}
 	for (int i = 0; i < e->k; i++)
 		w[i] /= sum;
+}
+
+/*
+ * Hedge's weights at anchor k: of the members into w, of the reference
+ * into *wr (all sum to 1).  Experts not yet warm have none.
+ */
+static void ens_hedge(const struct ens *e, int k, double *w, double *wr)
+{
+	const double *L = e->loss + (size_t)k * ENS_EXPERTS;
+	double lmin = INFINITY, sum = 0;
+
+	for (int i = 0; i < ENS_EXPERTS; i++)
+		if (e->nerr[(i < ENS_MAX ? i : ENS_REFC) * e->A + k] >= ENS_WARM)
+			lmin = fmin(lmin, L[i]);
+	for (int i = 0; i < ENS_EXPERTS; i++) {
+		int warm = e->nerr[(i < ENS_MAX ? i : ENS_REFC) * e->A + k] >= ENS_WARM;
+		double v = warm ? exp(-ENS_HEDGE_RATE * (L[i] - lmin)) : 0;
+
+		if (i < ENS_MAX)
+			w[i] = v;
+		else
+			*wr = v;
+		sum += v;
+	}
+	if (!(sum > 0)) { /* nothing warm yet: the reference alone */
+		memset(w, 0, sizeof(double) * ENS_MAX);
+		*wr = 1;
+		return;
+	}
+	for (int i = 0; i < ENS_MAX; i++)
+		w[i] /= sum;
+	*wr /= sum;
+}
+
+/*
+ * Effective member weights of the published forecast at anchor k into w:
+ * Hedge's member weights plus the reference's weight spread over the
+ * reference average's weights wref.  *wr: the reference's share.
+ */
+static void ens_weights_pub(const struct ens *e, int k, const double *wref, double *w, double *wr)
+{
+	ens_hedge(e, k, w, wr);
+	for (int i = 0; i < e->k; i++)
+		w[i] += *wr * wref[i];
+}
+
+/* Published member weights at anchor k (no stack correction), for ens_predict. */
+static void ens_weights(const struct ens *e, int k, double *w)
+{
+	double wref[ENS_MAX], wr;
+
+	ens_weights_ref(e, k, wref);
+	ens_weights_pub(e, k, wref, w, &wr);
 }
 
 /* Use the stack at anchor k only where it has proved better. */
@@ -341,10 +438,12 @@ static double ens_stacked(const struct ens *e, int k, double y, double avg)
 
 /*
  * Combine the newest origin's member forecasts (cur) into comb and the
- * pending slots.  At anchors the stack is used where it has proved better;
- * between anchors its correction of the average (stack - average at each
- * anchor, 0 where the average is used) is interpolated: a regression fitted
- * at one horizon is not applied to another horizon's forecasts.
+ * pending slots.  At anchors the reference uses the stack where it has
+ * proved better; between anchors the stack's correction of the average
+ * (stack - average at each anchor, 0 where the average is used) is
+ * interpolated: a regression fitted at one horizon is not applied to
+ * another horizon's forecasts.  The published forecast blends the members
+ * and the reference (its average's weights, its correction) by Hedge.
  */
 static void ens_combine(struct ens *e, const struct fcast_ctx *c, double y)
 {
@@ -356,14 +455,20 @@ static void ens_combine(struct ens *e, const struct fcast_ctx *c, double y)
 	for (int k = 0; k < e->A; k++) {
 		struct ens_blend b = {k, k, 0};
 		int j = e->anchor[k] - 1;
-		double avg, stk;
+		double avg, stk, ref, wref[ENS_MAX], wr;
 
-		ens_weights(e, k, W[k]);
+		ens_weights_ref(e, k, wref);
+		memcpy(W[k], wref, sizeof(wref));
 		avg = ens_average(e, W, b, e->cur, (size_t)e->H, j, y);
 		stk = ens_stacked(e, k, y, avg);
+		ref = use_stack(e, k) ? stk : avg;
+		if (k == 0)
+			e->ref1 = ref;
 		ens_slot(e, ENS_AVG, c->t)[k] = to_f32(avg);
 		ens_slot(e, ENS_STACK, c->t)[k] = to_f32(stk);
-		D[k] = use_stack(e, k) ? stk - avg : 0;
+		ens_slot(e, ENS_REFC, c->t)[k] = to_f32(ref);
+		ens_weights_pub(e, k, wref, W[k], &wr);
+		D[k] = wr * (ref - avg);
 	}
 	for (int j = 0; j < e->H; j++) {
 		struct ens_blend b = ens_blend_at(e, j + 1);
@@ -451,6 +556,14 @@ static void ens_predict(void *p, const struct fcast_ctx *c, int h, double *out)
 	free(fresh);
 }
 
+/* The reference's one-step forecast: what the next sample's surprise is judged against. */
+static double ens_surprise(void *p, const struct fcast_ctx *c)
+{
+	const struct ens *e = p;
+
+	return e->cached_t == c->t ? e->ref1 : (c->n ? fcast_ctx_back(c, 0) : 0);
+}
+
 static void ens_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 {
 	struct ens *e = p;
@@ -467,11 +580,13 @@ static void ens_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 	sbuf_f64v(b, e->mse, ENS_SLOTS * A);
 	for (size_t i = 0; i < ENS_SLOTS * A; i++)
 		sbuf_u32(b, (uint32_t)e->nerr[i]);
+	sbuf_f64v(b, e->loss, A * ENS_EXPERTS);
 	sbuf_f64v(b, e->sw, A * ENS_D);
 	sbuf_f64v(b, e->sP, A * ENS_D * ENS_D);
 	for (size_t i = 0; i < A; i++)
 		sbuf_i64(b, e->sn[i]);
 	sbuf_f64(b, e->step_abs);
+	sbuf_f64(b, e->ref1);
 	sbuf_f64(b, e->last_y);
 	sbuf_i64(b, e->cached_t);
 	for (int i = 0; i < e->k; i++) {
@@ -496,11 +611,16 @@ static int ens_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 	sbuf_get_f64v(r, e->mse, ENS_SLOTS * A);
 	for (size_t i = 0; i < ENS_SLOTS * A; i++)
 		e->nerr[i] = (int)sbuf_get_u32_range(r, 0, ENS_WARM);
+	sbuf_get_f64v(r, e->loss, A * ENS_EXPERTS);
+	for (size_t i = 0; i < A * ENS_EXPERTS; i++)
+		if (!(e->loss[i] >= 0))
+			r->err = -EBADMSG;
 	sbuf_get_f64v(r, e->sw, A * ENS_D);
 	sbuf_get_f64v(r, e->sP, A * ENS_D * ENS_D);
 	for (size_t i = 0; i < A; i++)
 		e->sn[i] = sbuf_get_i64(r);
 	e->step_abs = sbuf_get_f64(r);
+	e->ref1 = sbuf_get_f64(r);
 	e->last_y = sbuf_get_f64(r);
 	e->cached_t = sbuf_get_i64(r);
 	for (int i = 0; i < e->k && !r->err; i++) {
@@ -514,7 +634,7 @@ static int ens_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 const struct fcast_ops fcast_ensemble = {
     .name = "ensemble",
-    .version = 4,
+    .version = 5,
     .create = ens_create,
     .destroy = ens_destroy,
     .update = ens_update,
@@ -522,4 +642,5 @@ const struct fcast_ops fcast_ensemble = {
     .save = ens_save,
     .load = ens_load,
     .mem = ens_mem,
+    .surprise = ens_surprise,
 };

@@ -22,6 +22,7 @@
 #define RNN_UNITS  32
 #define RNN_IN	   (1 + 2 * FCAST_MAX_SEASONS)
 #define RNN_D	   (1 + RNN_UNITS + RNN_IN)
+#define RNN_NP	   (RNN_D * (RNN_D + 1) / 2) /* the RLS matrix, packed upper triangle */
 #define RNN_RHO	   0.9
 #define RNN_LAMBDA 0.999 /* RLS forgetting: memory of ~1000 steps */
 #define RNN_MOM	   0.002 /* decay of the standardising moments */
@@ -46,7 +47,7 @@ struct rnn {
 	const struct rnn_res *res;
 	double x[RNN_UNITS];
 	double wout[RNN_D];
-	double P[RNN_D * RNN_D];
+	double P[RNN_NP]; /* symmetric: row i holds columns i..RNN_D-1 */
 	double fprev[RNN_D]; /* features the last forecast was made from */
 	double mean, var;
 	int64_t n;
@@ -103,12 +104,18 @@ static void rnn_weights(void)
 		}
 }
 
+/* Offset of row i's diagonal in the packed matrix. */
+static int rnn_row(int i)
+{
+	return i * RNN_D - i * (i - 1) / 2;
+}
+
 static void rnn_reset_rls(struct rnn *r)
 {
 	memset(r->P, 0, sizeof(r->P));
 	memset(r->wout, 0, sizeof(r->wout));
 	for (int i = 0; i < RNN_D; i++)
-		r->P[i * RNN_D + i] = 100;
+		r->P[rnn_row(i)] = 100;
 }
 
 static void *rnn_create(const struct fcast_ctx *c)
@@ -221,21 +228,27 @@ static double rnn_out(const struct rnn *r, const double *f)
 /* RLS step on features f towards target z. */
 static void rnn_rls(struct rnn *r, const double *f, double z)
 {
-	double pf[RNN_D], den = RNN_LAMBDA, e = z - rnn_out(r, f), tr = 0;
+	double pf[RNN_D] = {0}, den = RNN_LAMBDA, e = z - rnn_out(r, f), tr = 0;
 
 	for (int i = 0; i < RNN_D; i++) {
-		pf[i] = 0;
-		for (int j = 0; j < RNN_D; j++)
-			pf[i] += r->P[i * RNN_D + j] * f[j];
-		den += f[i] * pf[i];
+		const double *row = r->P + rnn_row(i);
+
+		pf[i] += row[0] * f[i];
+		for (int j = i + 1; j < RNN_D; j++) {
+			pf[i] += row[j - i] * f[j];
+			pf[j] += row[j - i] * f[i];
+		}
 	}
+	for (int i = 0; i < RNN_D; i++)
+		den += f[i] * pf[i];
 	for (int i = 0; i < RNN_D; i++)
 		r->wout[i] += pf[i] / den * e;
 	for (int i = 0; i < RNN_D; i++) {
-		for (int j = 0; j < RNN_D; j++)
-			r->P[i * RNN_D + j] =
-			    (r->P[i * RNN_D + j] - pf[i] * pf[j] / den) / RNN_LAMBDA;
-		tr += r->P[i * RNN_D + i];
+		double *row = r->P + rnn_row(i);
+
+		for (int j = i; j < RNN_D; j++)
+			row[j - i] = (row[j - i] - pf[i] * pf[j] / den) / RNN_LAMBDA;
+		tr += row[0];
 	}
 	/* Windup guard: without excitation forgetting inflates P without bound. */
 	if (!(tr < 1e4 * RNN_D)) {
@@ -243,7 +256,7 @@ static void rnn_rls(struct rnn *r, const double *f, double z)
 			rnn_reset_rls(r);
 			return;
 		}
-		for (int i = 0; i < RNN_D * RNN_D; i++)
+		for (int i = 0; i < RNN_NP; i++)
 			r->P[i] *= 1e4 * RNN_D / tr;
 	}
 }
@@ -307,7 +320,7 @@ static void rnn_save(void *p, const struct fcast_ctx *c, struct sbuf *b)
 
 	sbuf_f64v(b, r->x, RNN_UNITS);
 	sbuf_f64v(b, r->wout, RNN_D);
-	sbuf_f64v(b, r->P, RNN_D * RNN_D);
+	sbuf_f64v(b, r->P, RNN_NP);
 	sbuf_f64v(b, r->fprev, RNN_D);
 	sbuf_f64(b, r->mean);
 	sbuf_f64(b, r->var);
@@ -320,7 +333,7 @@ static int rnn_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 	sbuf_get_f64v(r, m->x, RNN_UNITS);
 	sbuf_get_f64v(r, m->wout, RNN_D);
-	sbuf_get_f64v(r, m->P, RNN_D * RNN_D);
+	sbuf_get_f64v(r, m->P, RNN_NP);
 	sbuf_get_f64v(r, m->fprev, RNN_D);
 	m->mean = sbuf_get_f64(r);
 	m->var = sbuf_get_f64(r);
@@ -332,7 +345,7 @@ static int rnn_load(void *p, const struct fcast_ctx *c, struct sbuf_reader *r)
 
 const struct fcast_ops fcast_rnn = {
     .name = "rnn",
-    .version = 1,
+    .version = 2,
     .create = rnn_create,
     .destroy = rnn_destroy,
     .update = rnn_update,

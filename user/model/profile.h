@@ -21,7 +21,7 @@
  * model state instead of from nothing.
  *
  * Memory per metric is bounded (history ring of at most FCAST_HIST_MAX
- * floats, calibration at anchor horizons, fixed model state): about 355 kB
+ * floats, calibration at anchor horizons, fixed model state): about 376 kB
  * and 50 us of CPU per update at the default max_horizon 60 (ensemble), a
  * 9-metric profile within PROFILE_MEMORY_BUDGET (profile_memory_bytes()).
  * A profile is not thread-safe: one thread at a time.  Every number it returns
