@@ -151,7 +151,7 @@ if command -v runqlat >/dev/null; then
 fi
 
 echo "# BPF time inside one pipe round trip, from the kernel's own run statistics"
-echo "# (includes the statistics' own cost of roughly 30 ns per program run)"
+echo "# (includes the statistics' own cost per program run: see the floor below)"
 start_loader --stats
 read -r r0 n0 < <(stats_block)
 us=$(pipe_us)
@@ -160,9 +160,25 @@ awk -v r="$((r1 - r0))" -v n="$((n1 - n0))" -v l="$PIPE_LOOPS" -v us="$us" -v ba
 	BEGIN { printf "pipe: %.1f program runs and %.0f ns of BPF per op (%.3f us/op in this run): " \
 		"%.1f%% of the median %.3f us/op without telemetry\n",
 		r / l, n / l, us, n / l / (base * 1000) * 100, base }'
+stop_loader
 
+# The floor: an empty sched_switch program under the same statistics.
+start_loader --floor
+pipe_us >/dev/null
+kill -TERM "$LOADER_PID"
+while read -r -t 10 line <&7; do
+	case $line in
+	prog*) awk '{ printf "# floor: an empty tp_btf program costs %s ns/run here (statistics and dispatch);\n# every figure below includes it\n", $6 }' <<<"$line" ;;
+	end) break ;;
+	esac
+done
+wait "$LOADER_PID" 2>/dev/null
+LOADER_PID=
+
+start_loader --stats
 echo "# ns per program run (kernel BPF stats on, same workloads plus 64 MiB of O_DIRECT"
 echo "# writes in 64 KiB blocks and 200 loopback TCP connections)"
+pipe_us >/dev/null
 msg_s >/dev/null
 dd if=/dev/zero of="$B/overhead-io.$$" bs=64k count=1024 oflag=direct status=none
 rm -f "$B/overhead-io.$$"

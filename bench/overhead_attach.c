@@ -9,7 +9,9 @@
  *   total_runs <sum of run_cnt> total_ns <sum of run_time_ns>
  *   end
  * SIGUSR1 prints the same block at once (the bench takes differences).
- * Usage: overhead_attach [--stats] [--raw-tp] [-t SECONDS]
+ * --floor attaches only an empty sched_switch program (bpf/floor.bpf.c), with
+ * statistics on, and prints the same lines for it: the floor of the figures.
+ * Usage: overhead_attach [--stats] [--raw-tp] [--floor] [-t SECONDS]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +24,11 @@
 
 #include "common/log.h"
 #include "telemetry/tele.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "floor.skel.h"
 
 static volatile sig_atomic_t stop, dump;
 
@@ -57,14 +64,46 @@ static void print_stats(struct tele *t)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: overhead_attach [--stats] [--raw-tp] [-t SECONDS]\n");
+	fprintf(stderr, "usage: overhead_attach [--stats] [--raw-tp] [--floor] [-t SECONDS]\n");
 	return 2;
+}
+
+/* --floor: the empty program alone, statistics on, until signalled. */
+static int run_floor(void)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct floor_bpf *f;
+	int stats_fd;
+
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	f = floor_bpf__open_and_load();
+	if (stats_fd < 0 || !f || floor_bpf__attach(f)) {
+		fprintf(stderr, "overhead_attach: failed to attach the empty program\n");
+		floor_bpf__destroy(f);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("attached 1/1\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	bpf_obj_get_info_by_fd(bpf_program__fd(f->progs.floor_switch), &info, &len);
+	printf("prog floor_switch runs %llu ns_per_run %.1f\nend\n",
+	       (unsigned long long)info.run_cnt,
+	       info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+	fflush(stdout);
+	floor_bpf__destroy(f);
+	close(stats_fd);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "stats", no_argument, NULL, 's' },
 						  { "raw-tp", no_argument, NULL, 'r' },
+						  { "floor", no_argument, NULL, 'f' },
 						  { NULL, 0, NULL, 0 } };
 	struct tele_opts o = { 0 };
 	struct tele_status st;
@@ -75,7 +114,9 @@ int main(int argc, char **argv)
 	int c;
 
 	log_set_ident("overhead_attach");
-	while ((c = getopt_long(argc, argv, "srt:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "srft:", longopts, NULL)) != -1) {
+		if (c == 'f')
+			return run_floor();
 		if (c == 's')
 			o.enable_stats = true;
 		else if (c == 'r')
