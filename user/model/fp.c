@@ -3,6 +3,7 @@
  */
 #include "model/fp.h"
 
+#include "common/select.h"
 #include "core/state.h"
 
 #include <errno.h>
@@ -38,37 +39,6 @@ static double mean_of(const double *x, int n)
 	for (int i = 0; i < n; i++)
 		s += x[i];
 	return n ? s / n : 0;
-}
-
-/* k-th smallest of t[0..n) by quickselect (Hoare partition), O(n) expected. */
-static double select_kth(double *t, int n, int k)
-{
-	int lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		double pivot = t[lo + (hi - lo) / 2];
-		int i = lo, j = hi;
-
-		while (i <= j) {
-			while (t[i] < pivot)
-				i++;
-			while (t[j] > pivot)
-				j--;
-			if (i <= j) {
-				double x = t[i];
-
-				t[i++] = t[j];
-				t[j--] = x;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return t[k];
 }
 
 /* Quantile q of x (on a copy); 0 when empty. */

@@ -37,6 +37,7 @@
  * sqrt(h).  Work per update is O(A D^2) (A anchors, D = DR_D features);
  * memory is A packed D x D matrices plus H origins of DR_NO features.
  */
+#include "common/select.h"
 #include "model/fcast.h"
 
 #include <errno.h>
@@ -195,44 +196,13 @@ static void dr_copy(const struct fcast_ctx *c, int64_t a, int64_t b, double *out
 	}
 }
 
-/* The k-th smallest of v[0..n) (quickselect; v is reordered). */
-static double dr_select(double *v, int n, int k)
-{
-	int lo = 0, hi = n - 1;
-
-	while (lo < hi) {
-		double pivot = v[(lo + hi) / 2];
-		int i = lo, j = hi;
-
-		while (i <= j) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j) {
-				double t = v[i];
-
-				v[i++] = v[j];
-				v[j--] = t;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
-}
-
 /* Median of the newest k history values (1 <= k <= n, k <= DR_MED_MAX). */
 static double dr_median(const struct fcast_ctx *c, int k)
 {
 	double v[DR_MED_MAX], lo, up;
 
 	dr_copy(c, c->t - k + 1, c->t, v);
-	lo = dr_select(v, k, (k - 1) / 2);
+	lo = select_kth(v, k, (k - 1) / 2);
 	if (k % 2)
 		return lo;
 	/* even: the mean of the two middle values; the upper one is the least above */
