@@ -6,14 +6,26 @@
  * multiplicative and Poisson-like noise, bursts with ramps, level shifts
  * and a few missing samples, at 1-minute and 5-minute steps, with random
  * start-up times.  None of the real traces is used, so the benchmark
- * traces stay unseen.  Each epoch replays every trace with one persistent
- * agent (epsilon-greedy); forecasts come from the real forecasting engine.
+ * traces stay unseen.  Forecasts come from the real forecasting engine.
+ *
+ * RL_AGENTS agents, each with its own exploration seed and starting from
+ * zero weights (not from the compiled-in model, so a retrain reproduces the
+ * shipped model from the source alone), are trained on the same traces
+ * (each epoch replays every trace with one persistent, epsilon-greedy
+ * agent); the model shipped is the mean of their weights.
+ * One agent's greedy choices hinge on the order its exploration happened to
+ * visit states in, so single runs differ noticeably from seed to seed;
+ * Q is linear in the weights, so the mean is the agents' averaged opinion
+ * of every state.  The averaged model is then scored, as shipped (greedy,
+ * online learning, audit), on the training traces.
  *
  * usage: train_rl [--traces N] [--epochs N] [--seed S] [--out MODEL]
  *                 [--c-out FILE.inc]
  * Defaults: 12 traces, 6 epochs, seed 1, out config/rl-policy.model.
  */
 #include "policy/sim.h"
+
+#define RL_AGENTS 4
 
 #include <getopt.h>
 #include <math.h>
@@ -75,8 +87,10 @@ static int synth(struct sim_trace *tr, double step)
 	memset(tr, 0, sizeof(*tr));
 	tr->obs = malloc(n * sizeof(double));
 	tr->demand = malloc(n * sizeof(double));
-	if (!mult || !tr->obs || !tr->demand)
+	if (!mult || !tr->obs || !tr->demand) {
+		free(mult);
 		return -1;
+	}
 	tr->n = n;
 	tr->step_s = step;
 	tr->fmt.kind = CSV_TS_UNIX;
@@ -122,15 +136,19 @@ static int make_job(struct job *j, int k)
 	return 0;
 }
 
-/* Turn the saved model file into the compiled-in initialiser list. */
+/*
+ * Turn the saved model file into the compiled-in initialiser list: the
+ * biases and weights, without the header and margin lines (rl_model.c
+ * checks neither for its own default).
+ */
 static int write_inc(const char *model, const char *inc)
 {
 	FILE *in = fopen(model, "r"), *out = fopen(inc, "w");
-	char line[256];
+	char line[256], margins[256];
 	double v;
 	int k = 0;
 
-	if (!in || !out || !fgets(line, sizeof(line), in)) {
+	if (!in || !out || !fgets(line, sizeof(line), in) || !fgets(margins, sizeof(margins), in)) {
 		if (in)
 			fclose(in);
 		if (out)
@@ -139,15 +157,16 @@ static int write_inc(const char *model, const char *inc)
 	}
 	fprintf(out,
 		"/* rl_default.inc - compiled-in RL weights, written by bench/train_rl "
-		"from %s (%s) */\n",
-		"config/rl-policy.model", strtok(line, "\n"));
+		"from %s (%s; margins %s) */\n",
+		"config/rl-policy.model", strtok(line, "\n"), strtok(margins, "\n"));
 	while (fscanf(in, "%lf", &v) == 1)
 		fprintf(out, "%.6g,%s", v, ++k % 8 ? " " : "\n");
 	fclose(in);
 	return fclose(out) ? -1 : 0;
 }
 
-static void epoch(struct policy *p, struct job *jobs, int n, const double *oracle, int e)
+static void epoch(struct policy *p, struct job *jobs, int n, const double *oracle,
+		  const char *label)
 {
 	double viol = 0, cost = 0;
 	char err[256];
@@ -163,7 +182,31 @@ static void epoch(struct policy *p, struct job *jobs, int n, const double *oracl
 		viol += r.slo_violation_pct / n;
 		cost += r.replica_seconds / oracle[k] / n;
 	}
-	printf("epoch %d: mean slo_violation_pct %.3f, mean cost_vs_oracle %.3f\n", e, viol, cost);
+	printf("%s: mean slo_violation_pct %.3f, mean cost_vs_oracle %.3f\n", label, viol, cost);
+}
+
+/* Score the saved model as shipped: a fresh greedy agent per trace. */
+static void evaluate(struct job *jobs, int n, const double *oracle, const char *model)
+{
+	double viol = 0, cost = 0;
+	char err[256];
+
+	for (int k = 0; k < n; k++) {
+		struct sim_params sp = jobs[k].sp;
+		struct sim_result r;
+
+		sp.pp.rl_model = model;
+		if (sim_run(&jobs[k].tr, &jobs[k].fc, "rl", &sp, NULL, NULL, &r, err,
+			    sizeof(err))) {
+			fprintf(stderr, "train_rl: %s\n", err);
+			continue;
+		}
+		viol += r.slo_violation_pct / n;
+		cost += r.replica_seconds / oracle[k] / n;
+	}
+	printf("rl (mean of %d agents, as shipped): mean slo_violation_pct %.3f, mean "
+	       "cost_vs_oracle %.3f\n",
+	       RL_AGENTS, viol, cost);
 }
 
 /* Reference figures: the oracle's cost and the other policies' scores. */
@@ -225,12 +268,10 @@ static int parse_opts(int argc, char **argv, struct train_opts *o)
 int main(int argc, char **argv)
 {
 	struct train_opts o = {.out = "config/rl-policy.model", .n = 12, .epochs = 6};
-	struct policy_params pp = {.rl_train = true, .seed = 7};
-	struct policy *p;
+	struct policy *agents[RL_AGENTS] = {0}, *mean;
 	struct job *jobs;
 	double *oracle;
-	int rc = 0, n, epochs;
-	const char *out, *inc;
+	int rc = 0, n;
 
 	rng_state = 1;
 	if (parse_opts(argc, argv, &o)) {
@@ -239,30 +280,50 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = o.n;
-	epochs = o.epochs;
-	out = o.out;
-	inc = o.inc;
-
 	jobs = calloc(n, sizeof(*jobs));
 	oracle = calloc(n, sizeof(double));
-	p = policy_new("rl", &pp);
-	if (!jobs || !oracle || !p)
-		return 1;
-	for (int k = 0; k < n; k++)
-		if (make_job(&jobs[k], k))
-			return 1;
-	baselines(jobs, n, oracle);
-	for (int e = 0; e < epochs; e++)
-		epoch(p, jobs, n, oracle, e);
-	if (policy_rl_save(p, out) || (inc && write_inc(out, inc))) {
-		fprintf(stderr, "train_rl: failed to write %s\n", out);
+	mean = policy_new("rl", NULL);
+	if (!jobs || !oracle || !mean) {
 		rc = 1;
+		goto out;
 	}
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; k < n; k++)
+		if (make_job(&jobs[k], k)) {
+			rc = 1;
+			goto out;
+		}
+	baselines(jobs, n, oracle);
+	for (int a = 0; a < RL_AGENTS; a++) {
+		/* Exploration seeds 7, 8, ...: seed 7 is the single agent of
+		 * earlier trainers. */
+		struct policy_params pp = {.rl_train = true, .seed = 7 + a};
+		char label[64];
+
+		agents[a] = policy_new("rl", &pp);
+		if (!agents[a] || policy_rl_clear(agents[a])) {
+			rc = 1;
+			goto out;
+		}
+		for (int e = 0; e < o.epochs; e++) {
+			snprintf(label, sizeof(label), "agent %d epoch %d", a, e);
+			epoch(agents[a], jobs, n, oracle, label);
+		}
+	}
+	if (policy_rl_average(mean, agents, RL_AGENTS) || policy_rl_save(mean, o.out) ||
+	    (o.inc && write_inc(o.out, o.inc))) {
+		fprintf(stderr, "train_rl: failed to write %s\n", o.out);
+		rc = 1;
+	} else {
+		evaluate(jobs, n, oracle, o.out);
+	}
+out:
+	for (int k = 0; jobs && k < n; k++) {
 		sim_trace_free(&jobs[k].tr);
 		sim_forecast_free(&jobs[k].fc);
 	}
-	policy_free(p);
+	for (int a = 0; a < RL_AGENTS; a++)
+		policy_free(agents[a]);
+	policy_free(mean);
 	free(jobs);
 	free(oracle);
 	return rc;

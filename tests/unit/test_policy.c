@@ -395,43 +395,6 @@ static void test_forecast_trusted_to_peak(void **state)
 	}
 }
 
-static void test_rl_model_roundtrip(void **state)
-{
-	char path[] = "/tmp/test_policy_rl_XXXXXX";
-	int fd = mkstemp(path);
-	struct policy_params pp = {.rl_model = path};
-	struct policy *a = policy_new("rl", NULL), *b;
-	struct policy_input in = base_input(4, 0.9);
-	struct policy_output oa, ob;
-	FILE *f;
-
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(policy_rl_save(a, path), 0);
-	b = policy_new("rl", &pp);
-	assert_non_null(b);
-	set_fc(&in, 50, 30, 70);
-	assert_int_equal(policy_decide(a, &in, &oa), 0);
-	assert_int_equal(policy_decide(b, &in, &ob), 0);
-	assert_int_equal(oa.replicas, ob.replicas);
-	assert_string_equal(oa.reason, ob.reason);
-	/* The last decision is kept for explain. */
-	assert_true(policy_last(b, &in, &ob));
-	assert_int_equal(in.replicas_requested, 4);
-	assert_int_equal(ob.replicas, oa.replicas);
-	/* Not a model, or truncated: refused. */
-	f = fopen(path, "w");
-	fprintf(f, "presage-rl 2 5 6 4 8\n1 2 3\n");
-	fclose(f);
-	assert_null(policy_new("rl", &pp));
-	assert_int_equal(errno, EBADMSG);
-	unlink(path);
-	assert_int_equal(policy_rl_save(a, "/nonexistent-dir/x"), -ENOENT);
-	policy_free(a);
-	policy_free(b);
-	policy_free(NULL);
-}
-
 static void test_forecast_input(void **state)
 {
 	struct fcast_params fp = {.step_s = 60, .max_horizon = 12};
@@ -481,7 +444,6 @@ int main(void)
 	    cmocka_unit_test(test_cpu_weight),
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_forecast_trusted_to_peak),
-	    cmocka_unit_test(test_rl_model_roundtrip),
 	    cmocka_unit_test(test_forecast_input),
 	};
 

@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define N    120
 #define JUMP 60
@@ -276,6 +278,31 @@ static void test_unknown_policy(void **state)
 	sim_trace_free(&tr);
 }
 
+/* An RL model of another layout version: a one-line error naming the file. */
+static void test_rl_model_error(void **state)
+{
+	struct sim_params sp = params(60);
+	char path[] = "/tmp/test_sim_rl_XXXXXX", want[128];
+	struct sim_trace tr;
+	struct sim_result res;
+	char err[512];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_true(write(fd, "presage-rl 2 5 6 4 8\n", 21) == 21);
+	close(fd);
+	step_trace(&tr);
+	sp.pp.rl_model = path;
+	assert_int_equal(sim_run(&tr, NULL, "rl", &sp, NULL, NULL, &res, err, sizeof(err)),
+			 -ENOMSG);
+	snprintf(want, sizeof(want), "failed to load rl model %s: ", path);
+	assert_true(strncmp(err, want, strlen(want)) == 0);
+	assert_non_null(strstr(err, "another layout version"));
+	assert_null(strchr(err, '\n'));
+	unlink(path);
+	sim_trace_free(&tr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +313,7 @@ int main(void)
 	    cmocka_unit_test(test_all_missing_is_safe),
 	    cmocka_unit_test(test_params_errors),
 	    cmocka_unit_test(test_unknown_policy),
+	    cmocka_unit_test(test_rl_model_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

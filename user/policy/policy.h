@@ -142,7 +142,8 @@ struct policy_params {
 
 /*
  * New policy state for one service using driver `name`; NULL + errno
- * (ENOENT unknown name, ENOMEM, EINVAL/EBADMSG unreadable RL model).
+ * (ENOENT unknown name, ENOMEM, ENOMSG/EBADMSG unreadable RL model, or the
+ * error opening it).
  */
 struct policy *policy_new(const char *name, const struct policy_params *pp);
 void policy_free(struct policy *p);
@@ -247,7 +248,27 @@ int policy_forecast_input(struct fcast *f, double coverage, struct policy_input 
 
 /* ---- RL agent (policy_rl.c) ---- */
 
-/* Save the RL policy's weights to path (atomic); 0 or -errno. */
+/* Save the RL policy's weights to path (atomic, model layout v3); 0 or -errno. */
 int policy_rl_save(const struct policy *p, const char *path);
+
+/*
+ * Zero the RL policy's weights (the trainer starts from them, so a retrain
+ * does not depend on the compiled-in model it replaces); 0 or -EINVAL.
+ */
+int policy_rl_clear(struct policy *p);
+
+/*
+ * Set dst's weights to the mean of the n agents' weights (dst may be one of
+ * them): the trainer's ensemble of seeds.  0, or -EINVAL when a policy is
+ * not rl or n < 1.
+ */
+int policy_rl_average(struct policy *dst, struct policy *const *src, int n);
+
+/*
+ * One-line text for an RL model load error (policy_new("rl") with
+ * rl_model set fails with errno ENOMSG for a file of another layout
+ * version, EBADMSG for a garbled one, or the open error).
+ */
+const char *policy_rl_strerror(int err);
 
 #endif

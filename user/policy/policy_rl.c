@@ -1,12 +1,15 @@
 /*
  * policy_rl.c - the `rl` policy: linear Q-learning with tile coding that
- * learns how far into the forecast interval to provision.
+ * learns how much of the forecast interval's upper margin it can save.
  *
- * Action a picks a margin z[a]; the policy provisions for
- * point + z (upper - point) at the lead time and over the scale-down window
- * and then applies the predictive rule (policy/p_predictive.c), so the HPA
- * floor, the no-scale-down-on-missing-telemetry rule and the bounds hold
- * whatever the agent learnt: it can only choose among safe decisions.
+ * Action a picks a margin z[a] in {0.5, 0.625, 0.75, 0.875, 1.0}
+ * (rl_model.c); the policy provisions for point + z (upper - point) at the
+ * lead time, keeps the full band over the scale-down window, and applies
+ * the predictive rule (policy/p_predictive.c).  z = 1.0 is exactly the
+ * predictive policy's decision and the rule is monotone in the band, so
+ * whatever the agent learnt it is never above predictive, never below the
+ * raw HPA recommendation (the reactive safety net), never scales down on
+ * missing telemetry, and the bounds are applied after it.
  *
  * State (each clipped to [0, 1] after scaling): forecast-to-capacity ratio
  * (upper at the lead over requested capacity at target), relative interval
@@ -23,29 +26,25 @@
  * backlog, or utilisation over 1).  One-step Q-learning over decisions,
  * gamma RL_GAMMA.
  *
- * Online learning guardrails: greedy actions only, step size at most
+ * Guardrails: greedy actions only outside training, step size at most
  * RL_ALPHA_ONLINE (training: RL_ALPHA_TRAIN), TD error clipped to
  * +-RL_TD_CLIP, weights clipped to +-RL_W_CLIP, no update from a step with
- * missing telemetry.
+ * missing telemetry, and the audit (rl_audit.h): when the agent's cheaper
+ * bands miss the demand too often, or a violation follows a saving, it
+ * takes the predictive choice until its proposals have a clean record again.
  *
- * Model file (text): "presage-rl 2 A F T N" then A biases and (A+1)*F*T*N
- * weights (the shared row last), whitespace separated.  Without a file the
- * compiled-in default (policy/rl_default.inc, produced by the trainer) is
- * used.
+ * Weights: the compiled-in default (policy/rl_default.inc, written by
+ * bench/train_rl) or a model file (rl_model.h has the layout).
  */
 #include "policy/internal.h"
+#include "policy/rl_audit.h"
+#include "policy/rl_model.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define RL_ACTIONS	5
-#define RL_FEATURES	6
-#define RL_TILINGS	4
-#define RL_TILES	8
 #define RL_GAMMA	0.5
 #define RL_ALPHA_TRAIN	0.05
 #define RL_ALPHA_ONLINE 0.005
@@ -53,27 +52,24 @@
 #define RL_W_CLIP	200.0
 #define RL_VIOL_PENALTY 30.0
 #define RL_DELAY_MAX	64
-#define RL_NW		((RL_ACTIONS + 1) * RL_FEATURES * RL_TILINGS * RL_TILES)
-#define RL_SHARED	RL_ACTIONS /* row of w shared by every action: the state value */
-
-static const double rl_margin[RL_ACTIONS] = {0.0, 0.5, 1.0, 1.5, 2.0};
-
-static const double rl_default[RL_ACTIONS + RL_NW] = {
-#include "policy/rl_default.inc"
-};
+#define RL_STR_(x)	#x
+#define RL_STR(x)	RL_STR_(x)
 
 struct rl {
-	double bias[RL_ACTIONS];
-	double w[RL_ACTIONS + 1][RL_FEATURES][RL_TILINGS][RL_TILES];
+	struct rl_weights q;
 	/* Decisions not yet credited: ring of the last RL_DELAY_MAX decisions. */
 	struct rl_entry {
 		int idx[RL_FEATURES][RL_TILINGS];
-		int a;
-		double qmax;
-		int replicas;
+		int a;	      /* action taken (RL_PREDICTIVE under the audit) */
+		double qmax;  /* greedy value of the state, for the previous TD target */
+		int replicas; /* what the decision asked for */
+		int proposal; /* what the agent's own choice asked for (audit or not) */
+		int z1;	      /* what the predictive choice (z = 1.0) asked for */
+		double cut;   /* upper bound of a cheaper proposal's band (else INFINITY) */
 	} ring[RL_DELAY_MAX];
 	long k; /* decisions made so far */
 	double viol_ewma;
+	struct rl_audit audit;
 	bool train;
 	double epsilon;
 	unsigned int seed;
@@ -108,26 +104,26 @@ static void tiles(const double f[RL_FEATURES], int idx[RL_FEATURES][RL_TILINGS])
 		}
 }
 
-static double q_value(const struct rl *r, int a, int idx[RL_FEATURES][RL_TILINGS])
+static double q_value(const struct rl_weights *q, int a, int idx[RL_FEATURES][RL_TILINGS])
 {
-	double q = r->bias[a];
+	double v = q->bias[a];
 
 	for (int i = 0; i < RL_FEATURES; i++)
 		for (int k = 0; k < RL_TILINGS; k++)
-			q += r->w[a][i][k][idx[i][k]] + r->w[RL_SHARED][i][k][idx[i][k]];
-	return q;
+			v += q->w[a][i][k][idx[i][k]] + q->w[RL_SHARED][i][k][idx[i][k]];
+	return v;
 }
 
-static int greedy(const struct rl *r, int idx[RL_FEATURES][RL_TILINGS], double *qbest)
+static int greedy(const struct rl_weights *q, int idx[RL_FEATURES][RL_TILINGS], double *qbest)
 {
 	int best = 0;
-	double bq = q_value(r, 0, idx);
+	double bq = q_value(q, 0, idx);
 
 	for (int a = 1; a < RL_ACTIONS; a++) {
-		double q = q_value(r, a, idx);
+		double v = q_value(q, a, idx);
 
-		if (q > bq) {
-			bq = q;
+		if (v > bq) {
+			bq = v;
 			best = a;
 		}
 	}
@@ -143,19 +139,20 @@ static double clipw(double v)
 /* One Q-learning update of entry e toward reward + gamma qnext. */
 static void learn(struct rl *r, struct rl_entry *e, double reward, double qnext)
 {
+	struct rl_weights *q = &r->q;
 	int a = e->a;
 	double alpha =
 	    (r->train ? RL_ALPHA_TRAIN : RL_ALPHA_ONLINE) / (2 * RL_FEATURES * RL_TILINGS + 1);
-	double td = reward + RL_GAMMA * qnext - q_value(r, a, e->idx);
+	double td = reward + RL_GAMMA * qnext - q_value(q, a, e->idx);
 
 	if (!isfinite(td))
 		return;
 	td = td > RL_TD_CLIP ? RL_TD_CLIP : td < -RL_TD_CLIP ? -RL_TD_CLIP : td;
-	r->bias[a] = clipw(r->bias[a] + alpha * td);
+	q->bias[a] = clipw(q->bias[a] + alpha * td);
 	for (int i = 0; i < RL_FEATURES; i++)
 		for (int k = 0; k < RL_TILINGS; k++) {
-			double *w = &r->w[a][i][k][e->idx[i][k]];
-			double *v = &r->w[RL_SHARED][i][k][e->idx[i][k]];
+			double *w = &q->w[a][i][k][e->idx[i][k]];
+			double *v = &q->w[RL_SHARED][i][k][e->idx[i][k]];
 
 			*w = clipw(*w + alpha * td);
 			*v = clipw(*v + alpha * td);
@@ -163,10 +160,32 @@ static void learn(struct rl *r, struct rl_entry *e, double reward, double qnext)
 }
 
 /*
+ * Feed the audit the outcome of decision j (made lead steps ago for the step
+ * just observed): a miss when the agent's own proposal, taken or overruled,
+ * was a cheaper band whose upper bound the demand exceeded; a violation when
+ * the step violated while a cheaper choice the agent took within the
+ * scale-down window up to j was in force (a replica not asked for is there
+ * only start-up time after it is asked for).
+ */
+static void audit(struct rl *r, const struct policy_input *in, long j, bool viol)
+{
+	const struct rl_entry *e = &r->ring[j % RL_DELAY_MAX];
+	long from = j - policy_window_steps(in->step_s);
+	bool miss = in->demand > e->cut, saved = false;
+
+	if (from <= r->k - RL_DELAY_MAX)
+		from = r->k - RL_DELAY_MAX + 1;
+	for (long i = from < 0 ? 0 : from; viol && !saved && i <= j; i++)
+		saved = r->ring[i % RL_DELAY_MAX].replicas < r->ring[i % RL_DELAY_MAX].z1;
+	rl_audit_record(&r->audit, miss, viol && saved);
+}
+
+/*
  * Credit the decision whose replicas became ready for the step just
  * observed (lead steps earlier): its reward is the replicas it asked for
  * over those the observed demand needed, minus the penalty if that step
- * violated the SLO.  No update on missing telemetry.  Returns the violation.
+ * violated the SLO; the audit learns whether a saving cost the step.  No
+ * update on missing telemetry.  Returns the violation.
  */
 static bool credit(struct rl *r, const struct policy_input *in)
 {
@@ -188,24 +207,25 @@ static bool credit(struct rl *r, const struct policy_input *in)
 	need = policy_need(in, in->demand);
 	learn(r, e, -(double)e->replicas / (need > 1 ? need : 1) - (viol ? RL_VIOL_PENALTY : 0),
 	      r->ring[(j + 1) % RL_DELAY_MAX].qmax);
+	audit(r, in, j, viol);
 	return viol;
 }
-
-static int load_model(struct rl *r, const char *path);
 
 static void *rl_create(const struct policy *p)
 {
 	const struct policy_params *pp = policy_params(p);
 	struct rl *r = calloc(1, sizeof(*r));
+	int rc;
 
 	if (!r)
 		return NULL;
-	memcpy(r->bias, rl_default, sizeof(r->bias));
-	memcpy(r->w, rl_default + RL_ACTIONS, sizeof(r->w));
-	if (pp->rl_model && load_model(r, pp->rl_model) < 0) {
+	rl_weights_default(&r->q);
+	if (pp->rl_model && (rc = rl_weights_load(&r->q, pp->rl_model)) < 0) {
 		free(r);
+		errno = -rc;
 		return NULL;
 	}
+	rl_audit_init(&r->audit);
 	r->train = pp->rl_train;
 	r->epsilon = pp->rl_epsilon;
 	r->seed = pp->seed ? pp->seed : 1;
@@ -214,11 +234,34 @@ static void *rl_create(const struct policy *p)
 
 static int rl_choose(struct rl *r, int idx[RL_FEATURES][RL_TILINGS], double *qbest)
 {
-	int a = greedy(r, idx, qbest);
+	int a = greedy(&r->q, idx, qbest);
 
 	if (r->train && rand_r(&r->seed) < r->epsilon * RAND_MAX)
 		a = rand_r(&r->seed) % RL_ACTIONS;
 	return a;
+}
+
+/*
+ * The predictive rule with the lead-time band cut to margin z.  The band over
+ * the scale-down window keeps its full upper bound, as in
+ * predictive_decide(): a replica removed is back only start-up time after
+ * it is asked for again, so the agent saves on what it adds, never by
+ * removing replicas earlier than predictive would from the same state.
+ * At z = 1 this is exactly predictive_decide()'s decision.
+ */
+static int rule_at(const struct policy_input *in, const struct policy_band *full, double z,
+		   struct policy_output *out)
+{
+	struct policy_band lead = *full, win;
+
+	/* upper == point (also both infinite): nothing to cut, and no INF - INF. */
+	if (full->upper > full->point)
+		lead.upper = full->point + z * (full->upper - full->point);
+	if (!policy_band_clean(in, &in->fc_window, &win))
+		win = *full;
+	win.point = fmax(win.point, full->point);
+	win.upper = fmax(win.upper, full->upper);
+	return predictive_rule(in, &lead, &win, out);
 }
 
 static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
@@ -226,16 +269,18 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 {
 	struct rl *r = st;
 	struct rl_entry *e = &r->ring[r->k % RL_DELAY_MAX];
-	double f[RL_FEATURES], qbest, z;
-	struct policy_band lead, win;
+	struct policy_output scratch = {0};
+	double f[RL_FEATURES], qbest;
+	struct policy_band lead;
 	int a;
 
 	features(in, f, r->viol_ewma);
 	tiles(f, e->idx);
 	a = rl_choose(r, e->idx, &qbest);
-	e->a = a;
 	e->qmax = qbest;
-	e->replicas = in->replicas_requested;
+	e->a = RL_PREDICTIVE;
+	e->replicas = e->proposal = e->z1 = in->replicas_requested;
+	e->cut = INFINITY;
 	r->k++;
 	if (!isnan(in->demand))
 		r->viol_ewma = 0.9 * r->viol_ewma + 0.1 * credit(r, in);
@@ -243,75 +288,91 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 		int raw = policy_hpa_raw(in);
 
 		out->replicas = raw > in->replicas_requested ? raw : in->replicas_requested;
-		e->replicas = out->replicas;
+		e->replicas = e->proposal = e->z1 = out->replicas;
 		policy_reason_add(out, "rl: forecast missing, hpa floor %d, not scaling down", raw);
 		return 0;
 	}
-	z = rl_margin[a];
-	lead.upper = lead.point + z * (lead.upper - lead.point);
-	win = lead;
-	if (policy_band_clean(in, &in->fc_window, &win)) {
-		win.point = fmax(lead.point, win.point);
-		win.upper = fmax(lead.upper, win.point + z * fmax(0, win.upper - win.point));
+	e->z1 = rule_at(in, &lead, 1.0, &scratch);
+	e->proposal = a == RL_PREDICTIVE ? e->z1 : rule_at(in, &lead, rl_margin[a], &scratch);
+	if (a != RL_PREDICTIVE && lead.upper > lead.point)
+		e->cut = lead.point + rl_margin[a] * (lead.upper - lead.point);
+	/* Training explores without the audit, so the agent learns what every
+	 * margin does; the audit guards the agent as shipped. */
+	if (a != RL_PREDICTIVE && !r->train && rl_audit_fallback(&r->audit)) {
+		policy_reason_add(
+		    out,
+		    "rl: audit fallback to margin 1.0 (proposed %.3g; last %d "
+		    "proposals: %d cheaper bands missed, %d violations after savings)",
+		    rl_margin[a], r->audit.n, r->audit.misses, r->audit.violations);
+		a = RL_PREDICTIVE;
+	} else {
+		policy_reason_add(out, "rl: margin %.3g of the interval (q %.3g)", rl_margin[a],
+				  qbest);
 	}
-	policy_reason_add(out, "rl: margin %.1f of the interval (q %.3g)", z, qbest);
-	out->replicas = predictive_rule(in, &lead, &win, out);
+	e->a = a;
+	out->replicas = rule_at(in, &lead, rl_margin[a], out);
 	e->replicas = out->replicas;
-	return 0;
-}
-
-static int load_model(struct rl *r, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int ver, na, nf, nt, nn, ok = 1;
-	double *all = (double *)r->bias;
-
-	if (!f)
-		return -errno;
-	if (fscanf(f, "presage-rl %d %d %d %d %d", &ver, &na, &nf, &nt, &nn) != 5 || ver != 2 ||
-	    na != RL_ACTIONS || nf != RL_FEATURES || nt != RL_TILINGS || nn != RL_TILES)
-		ok = 0;
-	for (int i = 0; ok && i < RL_ACTIONS; i++)
-		ok = fscanf(f, "%lf", &all[i]) == 1 && isfinite(all[i]);
-	all = &r->w[0][0][0][0];
-	for (int i = 0; ok && i < RL_NW; i++)
-		ok = fscanf(f, "%lf", &all[i]) == 1 && isfinite(all[i]);
-	fclose(f);
-	if (!ok) {
-		errno = EBADMSG;
-		return -EBADMSG;
-	}
 	return 0;
 }
 
 int policy_rl_save(const struct policy *p, const char *path)
 {
 	const struct rl *r = policy_state(p);
-	char tmp[4096];
-	const double *w = &r->w[0][0][0][0];
-	FILE *f;
-	int err = 0;
 
 	if (strcmp(policy_name(p), "rl") != 0)
 		return -EINVAL;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "presage-rl 2 %d %d %d %d\n", RL_ACTIONS, RL_FEATURES, RL_TILINGS, RL_TILES);
-	for (int i = 0; i < RL_ACTIONS; i++)
-		fprintf(f, "%.6g%c", r->bias[i], i + 1 < RL_ACTIONS ? ' ' : '\n');
-	for (int i = 0; i < RL_NW; i++)
-		fprintf(f, "%.6g%c", w[i], (i + 1) % RL_TILES ? ' ' : '\n');
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return rl_weights_save(&r->q, path);
+}
+
+int policy_rl_clear(struct policy *p)
+{
+	if (strcmp(policy_name(p), "rl") != 0)
+		return -EINVAL;
+	memset(&((struct rl *)policy_state(p))->q, 0, sizeof(struct rl_weights));
+	return 0;
+}
+
+int policy_rl_average(struct policy *dst, struct policy *const *src, int n)
+{
+	struct rl_weights *d;
+	double *dw;
+
+	if (n < 1 || strcmp(policy_name(dst), "rl") != 0)
+		return -EINVAL;
+	for (int k = 0; k < n; k++)
+		if (strcmp(policy_name(src[k]), "rl") != 0)
+			return -EINVAL;
+	d = &((struct rl *)policy_state(dst))->q;
+	dw = &d->w[0][0][0][0];
+	/* Element by element, so dst may be one of src.  Q is linear in the
+	 * weights, so the mean agent's Q is the mean of the agents' Q. */
+	for (int i = 0; i < RL_ACTIONS; i++) {
+		double s = 0;
+
+		for (int k = 0; k < n; k++)
+			s += ((const struct rl *)policy_state(src[k]))->q.bias[i];
+		d->bias[i] = s / n;
+	}
+	for (int i = 0; i < RL_NW; i++) {
+		double s = 0;
+
+		for (int k = 0; k < n; k++)
+			s += (&((const struct rl *)policy_state(src[k]))->q.w[0][0][0][0])[i];
+		dw[i] = s / n;
+	}
+	return 0;
+}
+
+const char *policy_rl_strerror(int err)
+{
+	err = err < 0 ? -err : err;
+	if (err == ENOMSG)
+		return "a presage-rl model of another layout version (this build reads "
+		       "version " RL_STR(RL_MODEL_VERSION) "; retrain with bench/train_rl)";
+	if (err == EBADMSG)
+		return "not a valid presage-rl version " RL_STR(
+		    RL_MODEL_VERSION) " model (garbled, truncated, or other dimensions or margins)";
+	return strerror(err);
 }
 
 const struct policy_ops policy_rl_ops = {

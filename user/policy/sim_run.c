@@ -348,8 +348,7 @@ int sim_run(const struct sim_trace *tr, const struct sim_forecast *fc, const cha
 		e = errno ? errno : ENOMEM;
 		if (strcmp(policy, "rl") == 0 && sp->pp.rl_model)
 			snprintf(err, errlen, "failed to load rl model %s: %s", sp->pp.rl_model,
-				 e == EBADMSG ? "not a presage-rl model of this version"
-					      : strerror(e));
+				 policy_rl_strerror(e));
 		else
 			snprintf(err, errlen, "failed to create policy %s: %s", policy,
 				 strerror(e));
