@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/lib/cgroup.sh
 source tests/lib/daemon.sh
 B=${PRESAGE_BUILD:-build}
@@ -13,7 +14,7 @@ PRESAGE=$B/presage
 
 tmp=$(mktemp -d /tmp/presage-daemon-XXXXXX)
 cleanup_push "rm -rf '$tmp'"
-port=$((20000 + RANDOM % 20000))
+free_port port
 sock=$tmp/presage.sock
 name=presage-t-$$
 

@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 
 if ! command -v dockerd >/dev/null; then
@@ -41,7 +42,7 @@ if [ -x "$B/tests/helpers/http_reuseport" ]; then
 	bb_image_import presage-web:test "$B/tests/helpers/http_reuseport"
 	tap_check "an image with the http_reuseport helper imported" \
 		sh -c "docker -H $DOCKERD_HOST image inspect presage-web:test >/dev/null"
-	port=$((20000 + RANDOM % 20000))
+	free_port port
 	for r in 1 2; do
 		dk run -d --network host --name "rep-$r" presage-web:test \
 			http_reuseport --port "$port" --name "rep-$r" >/dev/null

@@ -7,12 +7,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
 loop_begin loopd "dry run" --live-restore
 
-port=$((20000 + RANDOM % 20000))
+free_port port
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
 dk run -d --network none --name hot --cpus 0.3 --label presage.enable=true \
 	--label presage.cpu.max=1 "$LOOP_IMAGE" busy 40 >/dev/null

@@ -8,12 +8,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
 loop_begin loopo "dockerd outage" --live-restore
 
-port=$((20000 + RANDOM % 20000))
+free_port port
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
 loop_daemon '{ "tick_seconds": 0.5, "model_step_seconds": 1, "driver": "docker",
   "policy": { "default": "predictive", "time_scale": 60 }, "actuation": { "cooldown_seconds": 2 } }' ||

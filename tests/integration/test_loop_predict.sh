@@ -26,6 +26,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
@@ -33,7 +34,7 @@ WARMUP_MS=14000
 export LOOP_WARMUP_MS=$WARMUP_MS
 loop_begin loopp "predictive vs reactive" --live-restore
 
-port=$((20000 + RANDOM % 20000))
+free_port port
 common=(presage.enable=true presage.min=1 presage.max=4 presage.capacity=100 presage.target=0.7)
 loop_web web-r-1 "$port" web-r "${common[@]}" presage.policy=reactive
 loop_web web-p-1 $((port + 1)) web-p "${common[@]}" presage.policy=predictive

@@ -9,12 +9,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
 loop_begin loopr "replicas" --live-restore
 
-port=$((20000 + RANDOM % 20000))
+free_port port
 port2=$((port + 1))
 loop_web web-1 "$port" web presage.enable=true presage.min=1 presage.max=3 presage.capacity=100
 loop_web other-1 "$port2" other presage.min=1 presage.max=3 presage.capacity=100

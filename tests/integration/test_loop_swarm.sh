@@ -16,6 +16,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 source tests/integration/lib/loop.sh
 
@@ -24,7 +25,7 @@ source tests/integration/lib/loop.sh
 ip link show docker_gwbridge >/dev/null 2>&1 ||
 	cleanup_push "ip link show docker_gwbridge >/dev/null 2>&1 && ip link delete docker_gwbridge"
 loop_begin loops "swarm"
-sp=$((20000 + RANDOM % 20000))
+free_port sp
 if ! dk swarm init --advertise-addr "127.0.0.1:$sp" --listen-addr "127.0.0.1:$sp" \
 	--data-path-port $((sp + 1)) >/dev/null 2>&1; then
 	tap_fail "docker swarm init"
@@ -32,7 +33,7 @@ if ! dk swarm init --advertise-addr "127.0.0.1:$sp" --listen-addr "127.0.0.1:$sp
 	exit 1
 fi
 
-port=$((20000 + RANDOM % 20000))
+free_port port
 # svc NAME PORT WORK_US LABELS...: a replicated service of one http_reuseport task.
 svc() {
 	local name=$1 p=$2 work=$3 l labels=()

@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/lib/cgroup.sh
 B=${PRESAGE_BUILD:-build}
 PRESAGED=$B/presaged
@@ -23,12 +24,8 @@ done
 
 tmp=$(mktemp -d /tmp/presage-prom-XXXXXX)
 cleanup_push "rm -rf '$tmp'"
-free_port() { # a port nobody listens on right now
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-mport=$(free_port)
-pport=$(free_port)
-while [ "$pport" = "$mport" ]; do pport=$(free_port); done
+free_port mport
+free_port pport
 sock=$tmp/presage.sock
 cg=presage-prom-$$
 metrics_url=http://127.0.0.1:$mport/metrics

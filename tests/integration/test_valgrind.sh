@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/lib/cgroup.sh
 source tests/lib/daemon.sh
 B=${PRESAGE_BUILD:-build}
@@ -16,7 +17,7 @@ if ! command -v valgrind >/dev/null; then
 fi
 tmp=$(mktemp -d /tmp/presage-vg-XXXXXX)
 cleanup_push "rm -rf '$tmp'"
-port=$((20000 + RANDOM % 20000))
+free_port port
 sock=$tmp/s.sock
 name=presage-vg-$$
 echo '{ "tick_seconds": 0.5, "model_step_seconds": 1 }' >"$tmp/c.json"

@@ -35,6 +35,7 @@
 #   loop_now            unix time with fractions
 
 source tests/lib/daemon.sh
+source tests/lib/port.sh
 
 B=${PRESAGE_BUILD:-build}
 LOOP_IMAGE=${LOOP_IMAGE:-presage-web:test}
@@ -72,9 +73,10 @@ loop_daemon() {
 	PD_LOG=$PD_DIR/presaged.log
 	cleanup_push "rm -rf '$PD_DIR'"
 	echo "$cfg" >"$PD_DIR/presage.json"
+	free_port PD_PORT
 	if ! daemon_start "$PD_SOCK" "$PD_LOG" 30 "$B/presaged" --config "$PD_DIR/presage.json" \
 		--socket "$PD_SOCK" --state-dir "$PD_DIR/state" \
-		--listen "127.0.0.1:$((20000 + RANDOM % 20000))" --docker-host "$DOCKERD_HOST" "$@"; then
+		--listen "127.0.0.1:$PD_PORT" --docker-host "$DOCKERD_HOST" "$@"; then
 		PD_PID=$DAEMON_PID
 		echo "# presaged did not come up; log tail:" >&2
 		sed 's/^/#   /' <<<"$DAEMON_TAIL" >&2

@@ -16,6 +16,7 @@
 set -u
 cd "$(dirname "$0")/../../.."
 source tests/lib/tap.sh
+source tests/lib/port.sh
 source tests/integration/lib/dockerd.sh
 
 setup_fail() {
@@ -31,7 +32,7 @@ ip link show docker_gwbridge >/dev/null 2>&1 ||
 dockerd_start swarm || setup_fail "swarm dockerd did not start"
 bb_image_import || setup_fail "busybox image import failed"
 # Random ports: another swarm on this host may hold the defaults (2377, 4789).
-port=$((20000 + RANDOM % 20000))
+free_port port
 dk swarm init --advertise-addr "127.0.0.1:$port" --listen-addr "127.0.0.1:$port" \
 	--data-path-port $((port + 1)) >/dev/null 2>&1 || setup_fail "docker swarm init failed"
 export PRESAGE_TEST_SWARM=$DOCKERD_HOST
