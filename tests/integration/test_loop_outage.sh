@@ -39,6 +39,9 @@ grown() { [ "$(loop_replicas web)" -ge 2 ]; }
 wait_for 40 grown
 tap_check "acting resumes once dockerd is back ($(loop_replicas web) replicas)" grown
 sleep 6 # let any further step of the loop land
+# the event stream reconnects as soon as another request finds dockerd back
+recovered() { grep -q "runtime is back" "$PD_LOG"; }
+wait_for 20 recovered
 down=$(grep -c "runtime unreachable" "$PD_LOG")
 up=$(grep -c "runtime is back" "$PD_LOG")
 tap_check "the outage is logged once ($down) and the recovery once ($up)" test "$down" -eq 1 -a "$up" -eq 1

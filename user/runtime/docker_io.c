@@ -243,9 +243,12 @@ static void finish(struct docker_client *c, struct docker_req *q, CURLcode cc)
 	struct docker_response r;
 
 	fill_response(q, cc, &r);
-	if (r.status)
+	if (r.status) {
 		docker_set_connected(c, true);
-	else if (r.err == -ECONNREFUSED)
+		/* it answers again: reconnect a lost event stream now, not at its backoff */
+		if (!q->is_events && c->ev_outage && !c->ev_req)
+			c->ev_retry_at = 0;
+	} else if (r.err == -ECONNREFUSED)
 		docker_set_connected(c, false);
 	if (q->is_events) {
 		docker_events_done(c, q, &r);
