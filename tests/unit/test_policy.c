@@ -12,6 +12,7 @@
 #include "model/fcast.h"
 #include "policy/policy.h"
 #include "policy/queue.h"
+#include "unit/policy_fixture.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,28 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A service of `cur` ready replicas of 10 req/s at target 0.7, bounds 1..50. */
-static struct policy_input base_input(int cur, double util)
-{
-	struct policy_input in = {
-	    .now = 1000,
-	    .step_s = 15,
-	    .replicas_requested = cur,
-	    .replicas_ready = cur,
-	    .capacity = 10,
-	    .startup_s = 30,
-	    .slo_latency_ms = 500,
-	    .target_util = 0.7,
-	    .bounds = {.min_replicas = 1, .max_replicas = 50},
-	    .prio = POLICY_PRIO_NORMAL,
-	};
-
-	in.utilisation = util;
-	in.demand = util * cur * in.capacity;
-	in.latency_p95_ms = 200;
-	return in;
-}
 
 static int decide(struct policy *p, struct policy_input *in)
 {
@@ -124,12 +103,6 @@ static void test_hpa_missing_metric(void **state)
 
 	assert_int_equal(decide(p, &in), 7);
 	policy_free(p);
-}
-
-static void set_fc(struct policy_input *in, double pt, double lo, double up)
-{
-	in->fc = (struct policy_band){true, pt, lo, up};
-	in->fc_window = in->fc;
 }
 
 static void test_predictive_prewarm_and_floor(void **state)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
+#include "unit/policy_fixture.h"
 #include "policy/rl_audit.h"
 #include "policy/rl_model.h"
 
@@ -19,33 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct policy_input base_input(int cur, double util)
-{
-	struct policy_input in = {
-	    .now = 1000,
-	    .step_s = 15,
-	    .replicas_requested = cur,
-	    .replicas_ready = cur,
-	    .capacity = 10,
-	    .startup_s = 30,
-	    .slo_latency_ms = 500,
-	    .target_util = 0.7,
-	    .bounds = {.min_replicas = 1, .max_replicas = 50},
-	    .prio = POLICY_PRIO_NORMAL,
-	};
-
-	in.utilisation = util;
-	in.demand = util * cur * in.capacity;
-	in.latency_p95_ms = 200;
-	return in;
-}
-
-static void set_fc(struct policy_input *in, double point, double lower, double upper)
-{
-	in->fc = (struct policy_band){true, point, lower, upper};
-	in->fc_window = in->fc;
-}
 
 static int decide(struct policy *p, const struct policy_input *in, struct policy_output *out)
 {
