@@ -54,13 +54,6 @@ void *policy_state(const struct policy *p);
  * the latency SLO at the upper bound.  Returns
  * the desired replicas (not clamped) and explains it in out->reason.
  */
-/*
- * Replicas predictive provisions for a demand band (p_predictive.c): the
- * utilisation target within the HPA tolerance at the point, the latency SLO
- * at the upper bound.
- */
-int predictive_need(const struct policy_input *in, double point, double upper);
-
 int predictive_rule(const struct policy_input *in, const struct policy_band *lead,
 		    const struct policy_band *win, struct policy_output *out);
 #endif

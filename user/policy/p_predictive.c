@@ -47,7 +47,7 @@ static int imax(int a, int b)
  * baseline) holds at the expected demand (the point) and the latency SLO still holds if demand
  * reaches the upper bound (utilisation may then exceed the target, never 100%).
  */
-int predictive_need(const struct policy_input *in, double point, double upper)
+static int predictive_need(const struct policy_input *in, double point, double upper)
 {
 	int nmax = in->bounds.max_replicas;
 	struct policy_input band = *in;

@@ -272,7 +272,7 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 	struct policy_output scratch = {0};
 	double f[RL_FEATURES], qbest;
 	struct policy_band lead;
-	int a;
+	int a, taken;
 
 	features(in, f, r->viol_ewma);
 	tiles(f, e->idx);
@@ -292,25 +292,28 @@ static int rl_decide(struct policy *p, void *st, const struct policy_input *in,
 		policy_reason_add(out, "rl: forecast missing, hpa floor %d, not scaling down", raw);
 		return 0;
 	}
-	e->z1 = rule_at(in, &lead, 1.0, &scratch);
-	e->proposal = a == RL_PREDICTIVE ? e->z1 : rule_at(in, &lead, rl_margin[a], &scratch);
-	if (a != RL_PREDICTIVE && lead.upper > lead.point)
-		e->cut = lead.point + rl_margin[a] * (lead.upper - lead.point);
 	/* Training explores without the audit, so the agent learns what every
 	 * margin does; the audit guards the agent as shipped. */
+	taken = a;
 	if (a != RL_PREDICTIVE && !r->train && rl_audit_fallback(&r->audit)) {
 		policy_reason_add(
 		    out,
 		    "rl: audit fallback to margin 1.0 (proposed %.3g; last %d "
 		    "proposals: %d cheaper bands missed, %d violations after savings)",
 		    rl_margin[a], r->audit.n, r->audit.misses, r->audit.violations);
-		a = RL_PREDICTIVE;
+		taken = RL_PREDICTIVE;
 	} else {
 		policy_reason_add(out, "rl: margin %.3g of the interval (q %.3g)", rl_margin[a],
 				  qbest);
 	}
-	e->a = a;
-	out->replicas = rule_at(in, &lead, rl_margin[a], out);
+	/* The rule once per band: the one taken explains itself in out. */
+	e->z1 = rule_at(in, &lead, 1.0, taken == RL_PREDICTIVE ? out : &scratch);
+	e->proposal = a == RL_PREDICTIVE ? e->z1
+					 : rule_at(in, &lead, rl_margin[a], taken == a ? out : &scratch);
+	if (a != RL_PREDICTIVE && lead.upper > lead.point)
+		e->cut = lead.point + rl_margin[a] * (lead.upper - lead.point);
+	e->a = taken;
+	out->replicas = taken == RL_PREDICTIVE ? e->z1 : e->proposal;
 	e->replicas = out->replicas;
 	return 0;
 }
