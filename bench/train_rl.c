@@ -165,28 +165,13 @@ static int write_inc(const char *model, const char *inc)
 	return fclose(out) ? -1 : 0;
 }
 
-static void epoch(struct policy *p, struct job *jobs, int n, const double *oracle,
-		  const char *label)
-{
-	double viol = 0, cost = 0;
-	char err[256];
-
-	for (int k = 0; k < n; k++) {
-		struct sim_result r;
-
-		if (sim_run_policy(&jobs[k].tr, &jobs[k].fc, p, &jobs[k].sp, NULL, NULL, &r, err,
-				   sizeof(err))) {
-			fprintf(stderr, "train_rl: %s\n", err);
-			continue;
-		}
-		viol += r.slo_violation_pct / n;
-		cost += r.replica_seconds / oracle[k] / n;
-	}
-	printf("%s: mean slo_violation_pct %.3f, mean cost_vs_oracle %.3f\n", label, viol, cost);
-}
-
-/* Score the saved model as shipped: a fresh greedy agent per trace. */
-static void evaluate(struct job *jobs, int n, const double *oracle, const char *model)
+/*
+ * Replay every trace and print the mean violation and cost: with agent p
+ * (which keeps learning across calls: one training epoch), or, with p NULL,
+ * a fresh greedy agent per trace loaded from model (the model as shipped).
+ */
+static void score(struct policy *p, const char *model, struct job *jobs, int n,
+		  const double *oracle, const char *label)
 {
 	double viol = 0, cost = 0;
 	char err[256];
@@ -194,19 +179,21 @@ static void evaluate(struct job *jobs, int n, const double *oracle, const char *
 	for (int k = 0; k < n; k++) {
 		struct sim_params sp = jobs[k].sp;
 		struct sim_result r;
+		int rc;
 
 		sp.pp.rl_model = model;
-		if (sim_run(&jobs[k].tr, &jobs[k].fc, "rl", &sp, NULL, NULL, &r, err,
-			    sizeof(err))) {
+		rc = p ? sim_run_policy(&jobs[k].tr, &jobs[k].fc, p, &sp, NULL, NULL, &r, err,
+					sizeof(err))
+		       : sim_run(&jobs[k].tr, &jobs[k].fc, "rl", &sp, NULL, NULL, &r, err,
+				 sizeof(err));
+		if (rc) {
 			fprintf(stderr, "train_rl: %s\n", err);
 			continue;
 		}
 		viol += r.slo_violation_pct / n;
 		cost += r.replica_seconds / oracle[k] / n;
 	}
-	printf("rl (mean of %d agents, as shipped): mean slo_violation_pct %.3f, mean "
-	       "cost_vs_oracle %.3f\n",
-	       RL_AGENTS, viol, cost);
+	printf("%s: mean slo_violation_pct %.3f, mean cost_vs_oracle %.3f\n", label, viol, cost);
 }
 
 /* Reference figures: the oracle's cost and the other policies' scores. */
@@ -306,7 +293,7 @@ int main(int argc, char **argv)
 		}
 		for (int e = 0; e < o.epochs; e++) {
 			snprintf(label, sizeof(label), "agent %d epoch %d", a, e);
-			epoch(agents[a], jobs, n, oracle, label);
+			score(agents[a], NULL, jobs, n, oracle, label);
 		}
 	}
 	if (policy_rl_average(mean, agents, RL_AGENTS) || policy_rl_save(mean, o.out) ||
@@ -314,7 +301,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "train_rl: failed to write %s\n", o.out);
 		rc = 1;
 	} else {
-		evaluate(jobs, n, oracle, o.out);
+		char label[64];
+
+		snprintf(label, sizeof(label), "rl (mean of %d agents, as shipped)", RL_AGENTS);
+		score(NULL, o.out, jobs, n, oracle, label);
 	}
 out:
 	for (int k = 0; jobs && k < n; k++) {
