@@ -7,13 +7,14 @@
  */
 #include "policy/rl_model.h"
 
+#include "core/state.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /*
  * From halfway between the point forecast and the upper bound to the upper
@@ -90,13 +91,11 @@ int rl_weights_load(struct rl_weights *q, const char *path)
 int rl_weights_save(const struct rl_weights *q, const char *path)
 {
 	const double *w = &q->w[0][0][0][0];
-	char tmp[4096];
-	FILE *f;
-	int err = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "presage-rl %d %d %d %d %d\n", RL_MODEL_VERSION, RL_ACTIONS, RL_FEATURES,
@@ -107,13 +106,7 @@ int rl_weights_save(const struct rl_weights *q, const char *path)
 		fprintf(f, "%.6g%c", q->bias[i], i + 1 < RL_ACTIONS ? ' ' : '\n');
 	for (int i = 0; i < RL_NW; i++)
 		fprintf(f, "%.6g%c", w[i], (i + 1) % RL_TILES ? ' ' : '\n');
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	err = fclose(f) ? -ENOMEM : state_write_atomic(path, buf, len);
+	free(buf);
 	return err;
 }
