@@ -42,7 +42,10 @@ void rl_weights_default(struct rl_weights *q);
  */
 int rl_weights_load(struct rl_weights *q, const char *path);
 
-/* Write *q to path atomically (state_write_atomic: temp file, fsync, rename; mode 0600); 0 or -errno. */
+/*
+ * Write *q to path atomically (state_write_atomic: temp file, fsync,
+ * rename; mode 0600); 0 or -errno.
+ */
 int rl_weights_save(const struct rl_weights *q, const char *path);
 
 #endif
