@@ -179,6 +179,15 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 	return 0;
 }
 
+/* v and a comma; only the comma when v is NAN (no forecast). */
+static void put_num(FILE *f, double v)
+{
+	if (isnan(v))
+		fputc(',', f);
+	else
+		fprintf(f, "%.6g,", v);
+}
+
 static int write_step(void *arg, const struct sim_step *st)
 {
 	struct dec_out *d = arg;
@@ -190,11 +199,15 @@ static int write_step(void *arg, const struct sim_step *st)
 	if (d->policy)
 		fprintf(d->f, "%s,", d->policy);
 	fprintf(d->f, "%s,%.6g,", ts, st->demand);
-	if (isnan(st->forecast))
-		fputc(',', d->f);
+	put_num(d->f, st->forecast);
+	fprintf(d->f, "%d,%d,", st->requested, st->ready);
+	put_num(d->f, st->upper);
+	put_num(d->f, st->wupper);
+	if (isfinite(st->latency_ms))
+		fprintf(d->f, "%.6g,", st->latency_ms);
 	else
-		fprintf(d->f, "%.6g,", st->forecast);
-	fprintf(d->f, "%d,%d\n", st->requested, st->ready);
+		fputs("inf,", d->f);
+	fprintf(d->f, "%d\n", st->violated);
 	return ferror(d->f) ? -EIO : 0;
 }
 
@@ -322,7 +335,8 @@ static int simulate(const struct sim_opts *o)
 			cli_err("sim", "failed to open %s: %s", o->decisions, strerror(errno));
 			goto out;
 		}
-		fprintf(dec, "%stimestamp,demand,forecast,replicas_requested,replicas_ready\n",
+		fprintf(dec, "%stimestamp,demand,forecast,replicas_requested,replicas_ready,"
+			"forecast_upper,window_upper,latency_ms,violated\n",
 			strcmp(o->policy, "all") ? "" : "policy,");
 	}
 	t1 = mono_now();

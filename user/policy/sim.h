@@ -114,6 +114,8 @@ struct sim_step {
 	size_t i;
 	double demand;	 /* simulated demand, req/s */
 	double forecast; /* one-step-ahead point forecast (NAN if none) */
+	double upper;	 /* upper bound of the forecast at the lead time (NAN if none) */
+	double wupper;	 /* upper bound over the scale-down window (NAN if none) */
 	int requested, ready;
 	double latency_ms; /* p95 of the step; INFINITY with backlog */
 	double backlog;

@@ -290,7 +290,12 @@ static int run_step(struct run *r, size_t t, struct sim_result *res, struct sim_
 	memset(st, 0, sizeof(*st));
 	st->i = t;
 	st->demand = r->tr->demand[t];
-	st->forecast = r->fc && t < r->fc->n && r->fc->valid[t] ? r->fc->p1[t] : NAN;
+	st->forecast = st->upper = st->wupper = NAN;
+	if (r->fc && t < r->fc->n && r->fc->valid[t]) {
+		st->forecast = r->fc->p1[t];
+		st->upper = r->fc->upper[t];
+		st->wupper = r->fc->wupper[t];
+	}
 	serve(r, t, st);
 	st->requested = r->req;
 	st->ready = r->ready;
