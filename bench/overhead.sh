@@ -162,34 +162,46 @@ awk -v r="$((r1 - r0))" -v n="$((n1 - n0))" -v l="$PIPE_LOOPS" -v us="$us" -v ba
 		r / l, n / l, us, n / l / (base * 1000) * 100, base }'
 stop_loader
 
-# The floor: an empty sched_switch program under the same statistics.
-start_loader --floor
-pipe_us >/dev/null
-kill -TERM "$LOADER_PID"
-while read -r -t 10 line <&7; do
-	case $line in
-	prog*) awk '{ printf "# floor: an empty tp_btf program costs %s ns/run here (statistics and dispatch);\n# every figure below includes it\n", $6 }' <<<"$line" ;;
-	end) break ;;
-	esac
-done
-wait "$LOADER_PID" 2>/dev/null
-LOADER_PID=
+# ns_workload : what the per-program figures are taken over.
+ns_workload() {
+	pipe_us >/dev/null
+	msg_s >/dev/null
+	dd if=/dev/zero of="$B/overhead-io.$$" bs=64k count=1024 oflag=direct status=none
+	rm -f "$B/overhead-io.$$"
+	tcp_traffic 200
+}
 
+# prog_block : after SIGTERM to the loader, its "prog NAME runs N ns_per_run X" lines.
+prog_block() {
+	local line
+	kill -TERM "$LOADER_PID"
+	while read -r -t 10 line <&7; do
+		case $line in
+		prog* | stats*) echo "$line" ;;
+		end) break ;;
+		esac
+	done
+	wait "$LOADER_PID" 2>/dev/null
+	LOADER_PID=
+}
+
+# The floor: empty programs on the same hooks under the same statistics and
+# workload (bpf/floor.bpf.c).
+start_loader --floor
+ns_workload
+floor=$(prog_block)
 start_loader --stats
-echo "# ns per program run (kernel BPF stats on, same workloads plus 64 MiB of O_DIRECT"
-echo "# writes in 64 KiB blocks and 200 loopback TCP connections)"
-pipe_us >/dev/null
-msg_s >/dev/null
-dd if=/dev/zero of="$B/overhead-io.$$" bs=64k count=1024 oflag=direct status=none
-rm -f "$B/overhead-io.$$"
-tcp_traffic 200
-kill -TERM "$LOADER_PID"
-while read -r -t 10 line <&7; do
-	case $line in
-	prog*) awk '{ printf "%-22s runs %-10s ns/run %s\n", $2, $4, $6 }' <<<"$line" ;;
-	stats*) echo "# $line" ;;
-	end) break ;;
-	esac
-done
-wait "$LOADER_PID" 2>/dev/null
-LOADER_PID=
+ns_workload
+progs=$(prog_block)
+echo "# ns per program run (kernel BPF stats on; workload: the runs above plus 64 MiB of"
+echo "# O_DIRECT writes in 64 KiB blocks and 200 loopback TCP connections).  'empty' is an"
+echo "# empty program on the same hook over the same workload (statistics, dispatch and,"
+echo "# here, the cold TLB of every kernel entry); 'own' is the difference"
+grep '^stats' <<<"$progs" | sed 's/^/# /'
+awk 'NR == FNR { if ($1 == "prog") { n = $2; sub(/^floor_/, "", n); e[n] = $6 } next }
+	$1 == "prog" { n = $2; sub(/_(btf|raw)$/, "", n)
+		if (n in e && $4 > 0)
+			printf "%-22s runs %-10s ns/run %-8s empty %-8s own %.1f\n", $2, $4, $6, e[n], $6 - e[n]
+		else
+			printf "%-22s runs %-10s ns/run %s\n", $2, $4, $6 }' \
+	<(printf '%s\n' "$floor") <(printf '%s\n' "$progs")

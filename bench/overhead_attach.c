@@ -9,11 +9,13 @@
  *   total_runs <sum of run_cnt> total_ns <sum of run_time_ns>
  *   end
  * SIGUSR1 prints the same block at once (the bench takes differences).
- * --floor attaches only an empty sched_switch program (bpf/floor.bpf.c), with
- * statistics on, and prints the same lines for it: the floor of the figures.
+ * --floor attaches instead an empty program on every hook the telemetry uses
+ * (bpf/floor.bpf.c), with statistics on, and prints the same lines for
+ * them: the floor under the figure of the real program at each hook.
  * Usage: overhead_attach [--stats] [--raw-tp] [--floor] [-t SECONDS]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,8 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 
 #include "common/log.h"
+#include "presage/telemetry.h"
+#include "telemetry/cgfs.h"
 #include "telemetry/tele.h"
 
 #include <bpf/bpf.h>
@@ -68,35 +75,106 @@ static int usage(void)
 	return 2;
 }
 
-/* --floor: the empty program alone, statistics on, until signalled. */
+/* CPU-clock perf timers at the daemon's rate, one per CPU, for floor_cpu_sample. */
+static int attach_floor_timers(struct bpf_program *p, struct bpf_link **links, int ncpu)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(a),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ull / TELE_CPU_SAMPLE_HZ,
+	};
+	int n = 0;
+
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int fd = (int)syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		links[cpu] = bpf_program__attach_perf_event(p, fd);
+		if (!links[cpu])
+			close(fd);
+		else
+			n++;
+	}
+	return n;
+}
+
+/*
+ * --floor: the empty programs of floor.bpf.c, statistics on, until
+ * signalled; then one "prog" line each.  cgroup_skb ones go to the v2 root.
+ */
 static int run_floor(void)
 {
-	struct bpf_prog_info info = { 0 };
-	__u32 len = sizeof(info);
+	struct bpf_link **timers = NULL, *links[16] = { 0 };
+	struct bpf_program *p;
 	struct floor_bpf *f;
-	int stats_fd;
+	struct cgfs *cg = cgfs_new(NULL);
+	const char *root = cg ? cgfs_v2_root(cg) : NULL;
+	int stats_fd, cg_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int ncpu = libbpf_num_possible_cpus(), n = 0, total = 0, rc = 1;
 
+	cgfs_free(cg);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	f = floor_bpf__open_and_load();
-	if (stats_fd < 0 || !f || floor_bpf__attach(f)) {
-		fprintf(stderr, "overhead_attach: failed to attach the empty program\n");
-		floor_bpf__destroy(f);
-		return 1;
+	if (stats_fd < 0 || !f || ncpu <= 0) {
+		fprintf(stderr, "overhead_attach: failed to load the empty programs\n");
+		goto out;
+	}
+	timers = calloc((size_t)ncpu, sizeof(*timers));
+	if (!timers)
+		goto out;
+	bpf_object__for_each_program(p, f->obj) {
+		const char *sec = bpf_program__section_name(p);
+
+		total++;
+		if (strcmp(sec, "perf_event") == 0) {
+			n += attach_floor_timers(p, timers, ncpu) > 0;
+			continue;
+		}
+		if (n >= (int)(sizeof(links) / sizeof(links[0])))
+			break;
+		if (strncmp(sec, "cgroup_skb/", 11) == 0)
+			links[n] = cg_fd >= 0 ? bpf_program__attach_cgroup(p, cg_fd) : NULL;
+		else
+			links[n] = bpf_program__attach(p);
+		if (!links[n]) {
+			fprintf(stderr, "overhead_attach: failed to attach %s\n", bpf_program__name(p));
+			goto out;
+		}
+		n++;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("attached 1/1\n");
+	printf("attached %d/%d\n", n, total);
 	fflush(stdout);
 	while (!stop)
 		pause();
-	bpf_obj_get_info_by_fd(bpf_program__fd(f->progs.floor_switch), &info, &len);
-	printf("prog floor_switch runs %llu ns_per_run %.1f\nend\n",
-	       (unsigned long long)info.run_cnt,
-	       info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+	bpf_object__for_each_program(p, f->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		printf("prog %s runs %llu ns_per_run %.1f\n", bpf_program__name(p),
+		       (unsigned long long)info.run_cnt,
+		       info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : 0.0);
+	}
+	printf("end\n");
 	fflush(stdout);
+	rc = 0;
+out:
+	for (int i = 0; i < (int)(sizeof(links) / sizeof(links[0])); i++)
+		bpf_link__destroy(links[i]);
+	for (int i = 0; timers && i < ncpu; i++)
+		bpf_link__destroy(timers[i]);
+	free(timers);
 	floor_bpf__destroy(f);
-	close(stats_fd);
-	return 0;
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	return rc;
 }
 
 int main(int argc, char **argv)
