@@ -34,6 +34,29 @@ tap_check "unknown command: exit 2" test $? -eq 2
 P top --sort nonsense >/dev/null 2>&1
 tap_check "bad option value: exit 2" test $? -eq 2
 
+# --- sim (offline) ---
+{
+	echo timestamp,value
+	for i in $(seq 0 199); do
+		v=40
+		((i >= 100 && i < 130)) && v=400 # an unannounced step
+		echo "$((1700000000 + 60 * i)),$v"
+	done
+} >"$tmp/trace.csv"
+json=$("$PRESAGE" sim --trace "$tmp/trace.csv" --policy reactive --capacity 20 --startup 120 \
+	--decisions-out "$tmp/dec.csv" -o json 2>/dev/null)
+tap_check "sim: runs on a CSV trace" test $? -eq 0
+tap_check "sim --decisions-out: header with the forecast bands, latency and violation" \
+	test "$(head -1 "$tmp/dec.csv")" = "timestamp,demand,forecast,replicas_requested,replicas_ready,forecast_upper,window_upper,latency_ms,violated"
+tap_check "sim --decisions-out: one row of 9 fields per step" \
+	test "$(awk -F, 'NR > 1 && NF == 9' "$tmp/dec.csv" | wc -l)" -eq 200
+nviol=$(awk -F, 'NR > 1 && $9 == 1' "$tmp/dec.csv" | wc -l)
+pct=$(jq -r '.[0].slo_violation_pct' <<<"$json")
+tap_check "sim --decisions-out: violated rows ($nviol) match slo_violation_pct ($pct)" \
+	awk -v n="$nviol" -v p="$pct" 'BEGIN { exit !(n > 0 && (n / 200 * 100 - p) ^ 2 < 1e-6) }'
+tap_check "sim --decisions-out: the step is overloaded (latency inf) on ready replicas" \
+	grep -q ',inf,1$' "$tmp/dec.csv"
+
 # --- config check (offline) ---
 out=$("$PRESAGE" config check config/presage.json 2>&1)
 tap_check "config check: the shipped config is valid ($out)" test $? -eq 0

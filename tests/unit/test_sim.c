@@ -148,6 +148,13 @@ static void test_oracle_and_cost(void **state)
 	assert_true(r->s[JUMP - 2].requested > r->s[JUMP - 2].ready);
 	assert_int_equal(res.actions, 1);
 	assert_true(isfinite(res.p95_latency_ms) && res.p95_latency_ms <= 500);
+	/* The step records carry the forecast bands (--decisions-out). */
+	assert_true(isnan(r->s[0].upper) && isnan(r->s[0].wupper) && isnan(r->s[0].forecast));
+	for (int i = 1; i < N; i++) {
+		assert_true(r->s[i].upper == fc.upper[i]);
+		assert_true(r->s[i].wupper == fc.wupper[i]);
+		assert_false(r->s[i].violated);
+	}
 	sim_forecast_free(&fc);
 	sim_trace_free(&tr);
 	free(r);
