@@ -15,7 +15,6 @@
  * Usage: overhead_attach [--stats] [--raw-tp] [--floor] [-t SECONDS]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,11 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/perf_event.h>
-#include <sys/syscall.h>
 
 #include "common/log.h"
-#include "presage/telemetry.h"
 #include "telemetry/cgfs.h"
 #include "telemetry/tele.h"
 
@@ -75,19 +71,13 @@ static int usage(void)
 	return 2;
 }
 
-/* CPU-clock perf timers at the daemon's rate, one per CPU, for floor_cpu_sample. */
+/* The daemon's per-CPU timers (tele_open_cpu_timer) for floor_cpu_sample. */
 static int attach_floor_timers(struct bpf_program *p, struct bpf_link **links, int ncpu)
 {
-	struct perf_event_attr a = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(a),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000000ull / TELE_CPU_SAMPLE_HZ,
-	};
 	int n = 0;
 
 	for (int cpu = 0; cpu < ncpu; cpu++) {
-		int fd = (int)syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		int fd = tele_open_cpu_timer(cpu);
 
 		if (fd < 0)
 			continue;
@@ -109,12 +99,9 @@ static int run_floor(void)
 	struct bpf_link **timers = NULL, *links[16] = { 0 };
 	struct bpf_program *p;
 	struct floor_bpf *f;
-	struct cgfs *cg = cgfs_new(NULL);
-	const char *root = cg ? cgfs_v2_root(cg) : NULL;
-	int stats_fd, cg_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int stats_fd, cg_fd = cgfs_open_v2_root(NULL);
 	int ncpu = libbpf_num_possible_cpus(), n = 0, total = 0, rc = 1;
 
-	cgfs_free(cg);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	f = floor_bpf__open_and_load();
 	if (stats_fd < 0 || !f || ncpu <= 0) {

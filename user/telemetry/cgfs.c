@@ -119,6 +119,16 @@ const char *cgfs_v2_root(const struct cgfs *c)
 	return c->v2[0] ? c->v2 : NULL;
 }
 
+int cgfs_open_v2_root(const char *mountinfo)
+{
+	struct cgfs *c = cgfs_new(mountinfo);
+	const char *root = c ? cgfs_v2_root(c) : NULL;
+	int fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	cgfs_free(c);
+	return fd;
+}
+
 const char *cgfs_v1_dir(const struct cgfs *c, const char *ctrl)
 {
 	size_t n = strlen(ctrl);

@@ -52,6 +52,12 @@ void cgfs_free(struct cgfs *c);
 /* Mount point of the v2 hierarchy, or NULL when there is none. */
 const char *cgfs_v2_root(const struct cgfs *c);
 
+/*
+ * An O_RDONLY directory fd of the v2 root found in mountinfo (NULL:
+ * /proc/self/mountinfo), for attaching cgroup programs; -1 when there is none.
+ */
+int cgfs_open_v2_root(const char *mountinfo);
+
 /* Mount point of v1 controller ctrl ("memory", "cpuacct"...), or NULL. */
 const char *cgfs_v1_dir(const struct cgfs *c, const char *ctrl);
 

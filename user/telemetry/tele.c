@@ -188,6 +188,18 @@ static int share_counters(struct tele *t, struct bpf_map *m)
 	return err;
 }
 
+int tele_open_cpu_timer(int cpu)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(a),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ull / TELE_CPU_SAMPLE_HZ, /* ns of cpu-clock */
+	};
+
+	return (int)syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
 /*
  * Open a CPU-clock perf timer at TELE_CPU_SAMPLE_HZ on every online CPU for
  * cpu_sample.  Returns the number opened; 0 (logged) when perf events are
@@ -196,12 +208,6 @@ static int share_counters(struct tele *t, struct bpf_map *m)
  */
 static int open_sample_timers(struct tele *t)
 {
-	struct perf_event_attr a = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(a),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000000ull / TELE_CPU_SAMPLE_HZ, /* ns of cpu-clock */
-	};
 	int cpu, n = 0, err = 0;
 
 	t->sample_fds = malloc((size_t)t->ncpus * sizeof(*t->sample_fds));
@@ -214,8 +220,7 @@ static int open_sample_timers(struct tele *t)
 		return 0;
 	}
 	for (cpu = 0; cpu < t->ncpus; cpu++) {
-		t->sample_fds[cpu] = (int)syscall(__NR_perf_event_open, &a, -1, cpu, -1,
-						  PERF_FLAG_FD_CLOEXEC);
+		t->sample_fds[cpu] = tele_open_cpu_timer(cpu);
 		if (t->sample_fds[cpu] >= 0)
 			n++;
 		else if (errno != ENODEV && errno != ENOENT) /* not an offline CPU */
@@ -335,15 +340,10 @@ static int on_record(void *ctx, void *data, size_t size);
 /* Open the v2 root for the cgroup_skb programs; -1 (warned) when absent. */
 static int open_v2_root(const char *mountinfo)
 {
-	struct cgfs *c = cgfs_new(mountinfo);
-	const char *root = c ? cgfs_v2_root(c) : NULL;
-	int fd = -1;
+	int fd = cgfs_open_v2_root(mountinfo);
 
-	if (root)
-		fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		log_warn("no cgroup v2 mount found: network counters disabled");
-	cgfs_free(c);
 	return fd;
 }
 

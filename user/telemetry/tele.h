@@ -130,4 +130,10 @@ int tele_req_sock_map_fd(const struct tele *t);
 /* Programs, run statistics, ring-buffer drops and events received. */
 void tele_status(struct tele *t, struct tele_status *st);
 
+/*
+ * A CPU-clock perf event firing TELE_CPU_SAMPLE_HZ times a second on cpu
+ * (the timer cpu_sample runs on); its fd, or -1 with errno.
+ */
+int tele_open_cpu_timer(int cpu);
+
 #endif
