@@ -161,12 +161,7 @@ static void test_predictive_missing_telemetry(void **state)
 
 static double pick(unsigned int *seed)
 {
-	static const double special[] = {NAN, INFINITY, -INFINITY, 0, -1, 1e300, -1e300, 1e-300};
-	int r = rand_r(seed) % 4;
-
-	if (r == 0)
-		return special[rand_r(seed) % 8];
-	return (double)rand_r(seed) / RAND_MAX * (r == 1 ? 2000 : 3);
+	return pick_adversarial(seed, 2000);
 }
 
 /* Random and adversarial inputs: outputs always within bounds, finite. */

@@ -29,12 +29,7 @@ static int decide(struct policy *p, const struct policy_input *in, struct policy
 
 static double pick(unsigned int *seed)
 {
-	static const double special[] = {NAN, INFINITY, -INFINITY, 0, -1, 1e300, -1e300, 1e-300};
-	int r = rand_r(seed) % 4;
-
-	if (r == 0)
-		return special[rand_r(seed) % 8];
-	return (double)rand_r(seed) / RAND_MAX * (r == 1 ? 500 : 3);
+	return pick_adversarial(seed, 500);
 }
 
 /* A temporary file holding text; the caller unlinks path. */
