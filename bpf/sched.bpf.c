@@ -305,8 +305,8 @@ static __always_inline __u64 stint_switch(struct cpu_stint *st, struct task_stru
 
 /*
  * Perf timer on each CPU: flush the CPU's pending charges and waits, and
- * charge what the running task ran since its stint was last charged (update_curr keeps sum_exec_runtime current to the last
- * scheduler tick).  In the middle of a switch the stint already names next
+ * charge what the running task ran since its stint was last charged
+ * (update_curr keeps sum_exec_runtime current to the last scheduler tick).  In the middle of a switch the stint already names next
  * while current is still prev: nothing is charged then.
  */
 SEC("perf_event")
