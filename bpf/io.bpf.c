@@ -6,8 +6,11 @@
  * the submitting cgroup is remembered per request (keyed by its address) at
  * block_rq_insert, or at block_rq_issue for requests issued directly; the
  * latency runs from issue to the final completion.  Bytes are counted on
- * every (possibly partial) completion.  The in-flight map is an LRU hash
- * keyed by request address: entries of requests no longer in use age out.
+ * every (possibly partial) completion.  In-flight requests live in a
+ * direct-mapped array of slots, with an LRU hash keyed by request address
+ * for a request whose slot is taken (entries of requests no longer in use
+ * age out); a cgroup's bytes, completions and latency histogram are one
+ * per-CPU entry (struct tele_blk), so a completion makes one hash lookup.
  *
  * Network: cgroup_skb programs attached to the v2 root see every packet of
  * every socket, with bpf_skb_cgroup_id() naming the socket's cgroup; bytes
@@ -36,6 +39,41 @@ struct inflight {
 	__u64 issue_ns;
 };
 
+/*
+ * In-flight requests: first a direct-mapped array indexed by a hash of the
+ * request (slot_index_*), then, for a request whose slot another request
+ * holds, an LRU hash keyed by its address.  An array lookup is inlined by the JIT
+ * and touches one value page; a hash lookup costs a call, its bucket page
+ * and its element page, and block hooks run with a cold TLB (every I/O is
+ * a new kernel entry or an interrupt): the array is the common case.
+ *
+ * Slot ownership is one word, the request address plus BLK_BUSY while the
+ * request is between insert/issue and its final completion (plus, not or:
+ * the verifier allows a constant offset on a request pointer, no other
+ * arithmetic), claimed by compare-and-swap: a request takes a free slot, or the idle slot of a
+ * completed request, never a busy one.  Request structs are preallocated
+ * and recycled, so a request mostly finds its own idle slot again.  cgid
+ * and issue_ns are written only by the owner, after the claim.
+ */
+#define BLK_SLOTS 4096 /* power of two */
+#define BLK_BUSY  1ULL /* request structs are aligned: bit 0 is free */
+
+/* Set by the loader before load; tests set 0 to drive the hash path. */
+const volatile __u32 opt_blk_slot_mask = BLK_SLOTS - 1;
+
+struct blk_slot {
+	__u64 owner; /* request address (+ BLK_BUSY in flight), 0 = never used */
+	__u64 cgid;
+	__u64 issue_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct blk_slot);
+} blk_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TELE_MAX_INFLIGHT);
@@ -43,21 +81,93 @@ struct {
 	__type(value, struct inflight);
 } blk_inflight SEC(".maps");
 
-HIST_MAP(blk_hist);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TELE_MAX_HIST_CG);
+	__type(key, __u64);
+	__type(value, struct tele_blk);
+} blk_cg SEC(".maps");
+
+static const struct tele_blk zero_blk;
 
 /* ---- block --------------------------------------------------------------- */
 
 /*
- * Entries are reused, not deleted: request structs are preallocated and
- * recycled, so the next I/O on the same request finds its entry and writes
- * it in place (a lookup) instead of an LRU insert and delete (several
- * times the cost).  cgid == 0 marks an entry whose request completed.
+ * A request's slot index, stable from its allocation to its release: its
+ * queue, hardware context and tag (the scheduler tag when an I/O scheduler
+ * is in use, else the driver tag).  tp_btf cannot do arithmetic on the
+ * request pointer itself; the raw_tp flavour, where it is a number, hashes
+ * the address.  Only speed depends on it: ownership compares addresses.
  */
-static __always_inline void rq_insert(__u64 rq)
+static __always_inline __u32 slot_index_btf(struct request *rq)
 {
-	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
-	struct inflight v = { .cgid = bpf_get_current_cgroup_id() };
+	struct blk_mq_hw_ctx *h = rq->mq_hctx;
+	int itag = rq->internal_tag, tag = rq->tag;
+	__u32 x = (__u32)rq->q->id * 0x9E3779B1u ^ (h ? h->queue_num : 0) * 0x85EBCA77u;
 
+	/* two plain loads: a select between field addresses fails the verifier */
+	barrier_var(itag);
+	barrier_var(tag);
+	return (x + (__u32)(itag >= 0 ? itag : tag)) & opt_blk_slot_mask;
+}
+
+static __always_inline __u32 slot_index_addr(__u64 rq)
+{
+	return (__u32)((rq * 0x9E3779B97F4A7C15ULL) >> 52) & opt_blk_slot_mask;
+}
+
+static __always_inline struct blk_slot *slot_of(__u32 idx)
+{
+	idx &= BLK_SLOTS - 1;
+	return bpf_map_lookup_elem(&blk_slots, &idx);
+}
+
+/* The slot rq holds busy, or one it has just claimed; NULL: use the hash. */
+static __always_inline struct blk_slot *slot_claim(__u64 rq, __u32 idx)
+{
+	struct blk_slot *e = slot_of(idx);
+	__u64 w;
+
+	if (!e)
+		return NULL;
+	w = e->owner;
+	if (w == (rq + BLK_BUSY))
+		return e; /* requeued, or a completion was missed */
+	if (w & BLK_BUSY)
+		return NULL; /* another request is in flight there */
+	if (__sync_val_compare_and_swap(&e->owner, w, rq + BLK_BUSY) != w)
+		return NULL; /* lost the slot to another CPU */
+	e->cgid = 0;
+	e->issue_ns = 0;
+	return e;
+}
+
+/* The slot rq holds busy, or NULL. */
+static __always_inline struct blk_slot *slot_find(__u64 rq, __u32 idx)
+{
+	struct blk_slot *e = slot_of(idx);
+
+	return e && e->owner == (rq + BLK_BUSY) ? e : NULL;
+}
+
+/*
+ * Hash entries are reused, not deleted: the next I/O on the same request
+ * finds its entry and writes it in place (a lookup) instead of an LRU
+ * insert and delete (several times the cost).  cgid == 0 marks an entry
+ * whose request completed.
+ */
+static __always_inline void rq_insert(__u64 rq, __u32 idx)
+{
+	struct blk_slot *sl = slot_claim(rq, idx);
+	struct inflight *e, v = { .cgid = bpf_get_current_cgroup_id() };
+
+	if (sl) {
+		sl->cgid = v.cgid;
+		sl->issue_ns = 0;
+		return;
+	}
+	e = bpf_map_lookup_elem(&blk_inflight, &rq);
 	if (e) {
 		e->cgid = v.cgid;
 		e->issue_ns = 0;
@@ -66,11 +176,20 @@ static __always_inline void rq_insert(__u64 rq)
 	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
 }
 
-static __always_inline void rq_issue(__u64 rq)
+static __always_inline void rq_issue(__u64 rq, __u32 idx)
 {
-	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
-	struct inflight v;
+	struct blk_slot *sl = slot_find(rq, idx);
+	struct inflight *e, v;
 
+	if (!sl && !bpf_map_lookup_elem(&blk_inflight, &rq))
+		sl = slot_claim(rq, idx); /* issued directly, without an insert */
+	if (sl) {
+		if (!sl->cgid)
+			sl->cgid = bpf_get_current_cgroup_id();
+		sl->issue_ns = bpf_ktime_get_ns();
+		return;
+	}
+	e = bpf_map_lookup_elem(&blk_inflight, &rq);
 	if (e) {
 		if (!e->cgid) /* issued directly, without an insert */
 			e->cgid = bpf_get_current_cgroup_id();
@@ -83,71 +202,101 @@ static __always_inline void rq_issue(__u64 rq)
 }
 
 /* nr_bytes of rq done; final when they cover what is left of it. */
-static __always_inline void rq_complete(__u64 rq, __u32 op, __u32 nr_bytes, __u32 left)
+static __always_inline void rq_complete(__u64 rq, __u32 idx, __u32 op, __u32 nr_bytes, __u32 left)
 {
-	struct inflight *e = bpf_map_lookup_elem(&blk_inflight, &rq);
-	struct tele_cg_counters *c;
-	__u64 cgid, issued;
+	struct blk_slot *sl = slot_find(rq, idx);
+	struct inflight *e = NULL;
+	__u64 cgid, issued, lat;
+	struct tele_blk *b;
+	__u32 k;
 
-	if (!e || !e->cgid)
+	if (sl) {
+		cgid = sl->cgid;
+		issued = sl->issue_ns;
+		if (nr_bytes >= left)
+			sl->owner = rq; /* idle: this request's slot until another takes it */
+	} else {
+		e = bpf_map_lookup_elem(&blk_inflight, &rq);
+		if (!e)
+			return;
+		cgid = e->cgid;
+		issued = e->issue_ns;
+		if (nr_bytes >= left)
+			e->cgid = 0;
+	}
+	if (!cgid)
 		return;
-	cgid = e->cgid;
-	issued = e->issue_ns;
-	if (nr_bytes >= left)
-		e->cgid = 0;
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return;
-	c = cg_counters_of(cgid);
-	if (!c)
+	b = lookup_or_init(&blk_cg, &cgid, &zero_blk);
+	if (!b)
 		return;
-	__sync_fetch_and_add(op == REQ_OP_READ ? &c->blk_read_bytes : &c->blk_write_bytes,
-			     nr_bytes);
+	/*
+	 * Plain adds: only this program writes blk_cg, on this CPU's copy,
+	 * and the kernel never nests a tracing program over itself.
+	 */
+	if (op == REQ_OP_READ)
+		b->read_bytes += nr_bytes;
+	else
+		b->write_bytes += nr_bytes;
 	if (nr_bytes < left)
 		return;
-	__sync_fetch_and_add(op == REQ_OP_READ ? &c->blk_read_ios : &c->blk_write_ios, 1);
-	if (issued)
-		hist_add(&blk_hist, cgid, bpf_ktime_get_ns() - issued, 1);
+	if (op == REQ_OP_READ)
+		b->read_ios += 1;
+	else
+		b->write_ios += 1;
+	if (!issued)
+		return;
+	lat = bpf_ktime_get_ns() - issued;
+	k = hist_bucket(lat);
+	if (k >= HIST_BUCKETS)
+		return;
+	b->lat.bucket[k] += 1;
+	b->lat.count += 1;
+	b->lat.sum_ns += lat;
 }
 
 SEC("tp_btf/block_rq_insert")
 int BPF_PROG(rq_insert_btf, struct request *rq)
 {
-	rq_insert((__u64)rq);
+	rq_insert((__u64)rq, slot_index_btf(rq));
 	return 0;
 }
 
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(rq_issue_btf, struct request *rq)
 {
-	rq_issue((__u64)rq);
+	rq_issue((__u64)rq, slot_index_btf(rq));
 	return 0;
 }
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(rq_complete_btf, struct request *rq, int error, unsigned int nr_bytes)
 {
-	rq_complete((__u64)rq, rq->cmd_flags & REQ_OP_MASK, nr_bytes, rq->__data_len);
+	rq_complete((__u64)rq, slot_index_btf(rq), rq->cmd_flags & REQ_OP_MASK, nr_bytes,
+		    rq->__data_len);
 	return 0;
 }
 
 SEC("raw_tp/block_rq_insert")
 int BPF_PROG(rq_insert_raw, struct request *rq)
 {
-	rq_insert((__u64)rq);
+	rq_insert((__u64)rq, slot_index_addr((__u64)rq));
 	return 0;
 }
 
 SEC("raw_tp/block_rq_issue")
 int BPF_PROG(rq_issue_raw, struct request *rq)
 {
-	rq_issue((__u64)rq);
+	rq_issue((__u64)rq, slot_index_addr((__u64)rq));
 	return 0;
 }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(rq_complete_raw, struct request *rq, int error, unsigned int nr_bytes)
 {
-	rq_complete((__u64)rq, BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, nr_bytes,
+	rq_complete((__u64)rq, slot_index_addr((__u64)rq),
+		    BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK, nr_bytes,
 		    BPF_CORE_READ(rq, __data_len));
 	return 0;
 }

@@ -65,10 +65,6 @@ struct tele_cg_counters {
 	__u64 cpu_ns;
 	__u64 ctx_voluntary;
 	__u64 ctx_involuntary;
-	__u64 blk_read_bytes;
-	__u64 blk_write_bytes;
-	__u64 blk_read_ios;
-	__u64 blk_write_ios;
 	__u64 net_rx_bytes;
 	__u64 net_rx_packets;
 	__u64 net_tx_bytes;
@@ -87,6 +83,19 @@ struct tele_hist {
 	__u64 count;
 	__u64 sum_ns;
 	__u64 bucket[HIST_BUCKETS];
+};
+
+/*
+ * Per-cgroup block I/O (one copy per CPU in the kernel): bytes and final
+ * completions by direction and the issue-to-completion latency, in one
+ * entry so a completion makes one map lookup.
+ */
+struct tele_blk {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 read_ios;
+	__u64 write_ios;
+	struct tele_hist lat;
 };
 
 #endif

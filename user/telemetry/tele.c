@@ -33,11 +33,13 @@
 
 #define NCOUNTERS (sizeof(struct tele_cg_counters) / sizeof(__u64))
 #define NHIST (sizeof(struct tele_hist) / sizeof(__u64))
+#define NBLK	  (sizeof(struct tele_blk) / sizeof(__u64))
 
 _Static_assert(sizeof(struct tele_ev_hdr) == 16, "event header layout");
 _Static_assert(sizeof(struct tele_ev_task) == 48, "task event layout");
 _Static_assert(sizeof(struct tele_ev_cgroup) == 24 + TELE_PATH_LEN, "cgroup event layout");
-_Static_assert(sizeof(struct tele_cg_counters) == 15 * 8, "counter layout");
+_Static_assert(sizeof(struct tele_cg_counters) == 11 * 8, "counter layout");
+_Static_assert(sizeof(struct tele_blk) == 4 * 8 + sizeof(struct tele_hist), "block layout");
 _Static_assert(sizeof(struct tele_hist) == (HIST_BUCKETS + 2) * 8, "histogram layout");
 
 struct tele {
@@ -55,14 +57,16 @@ struct tele {
 	int cg_fd;    /* v2 root, for cgroup_skb */
 	int stats_fd; /* keeps bpf stats on while open, or -1 */
 	int ncpus;
-	__u64 *pcpu;  /* per-CPU read buffer: ncpus * sizeof(struct tele_hist) */
-	struct tele_hist rq_sum, blk_sum; /* tele_read's sums (too large for the stack) */
+	__u64 *pcpu;		 /* per-CPU read buffer: ncpus * sizeof(struct tele_blk) */
+	struct tele_hist rq_sum; /* tele_read's sums (too large for the stack) */
+	struct tele_blk blk_sum;
 	bool raw_tp;
 	bool runq_schedinfo; /* run-queue latency from task->sched_info */
 	bool cpu_stints;     /* CPU time from sched_switch + cpu_sample, not stat_runtime */
 	bool no_runq;
 	bool no_net;
 	bool force_raw;
+	bool blk_one_slot;
 	tele_event_fn cb;
 	void *cb_ctx;
 	int cb_ret;
@@ -261,6 +265,8 @@ static int load_io(struct tele *t)
 	t->io = io_bpf__open();
 	if (!t->io)
 		return -errno;
+	if (t->blk_one_slot)
+		t->io->rodata->opt_blk_slot_mask = 0;
 	err = share_counters(t, t->io->maps.cg_counters);
 	if (!err)
 		err = choose_variants(t, t->io->obj);
@@ -354,7 +360,7 @@ static int tele_setup(struct tele *t, const struct tele_opts *o)
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0)
 		return t->ncpus < 0 ? t->ncpus : -EINVAL;
-	t->pcpu = calloc((size_t)t->ncpus, sizeof(struct tele_hist));
+	t->pcpu = calloc((size_t)t->ncpus, sizeof(struct tele_blk)); /* the largest value */
 	if (!t->pcpu)
 		return -ENOMEM;
 	t->vmlinux = btf__load_vmlinux_btf();
@@ -400,6 +406,7 @@ struct tele *tele_open(const struct tele_opts *o)
 	t->no_runq = o->no_runq;
 	t->no_net = o->no_net;
 	t->force_raw = o->force_raw_tp;
+	t->blk_one_slot = o->blk_one_slot;
 	err = tele_setup(t, o);
 	if (err) {
 		tele_free(t);
@@ -535,25 +542,25 @@ static int map_fds(const struct tele *t, int fds[3])
 {
 	fds[0] = bpf_map__fd(t->sched->maps.cg_counters);
 	fds[1] = bpf_map__fd(t->sched->maps.runq_hist);
-	fds[2] = bpf_map__fd(t->io->maps.blk_hist);
+	fds[2] = bpf_map__fd(t->io->maps.blk_cg);
 	return 3;
 }
 
 /* Copy the summed kernel counters c and histograms into out. */
 static void fill_counters(struct tele_counters *out, const struct tele_cg_counters *c,
-			  const struct tele_hist *rq, const struct tele_hist *blk)
+			  const struct tele_hist *rq, const struct tele_blk *blk)
 {
 	out->cpu_ns = c->cpu_ns;
 	out->ctx_voluntary = c->ctx_voluntary;
 	out->ctx_involuntary = c->ctx_involuntary;
 	out->runq_count = rq->count;
 	out->runq_sum_ns = rq->sum_ns;
-	out->blk_read_bytes = c->blk_read_bytes;
-	out->blk_write_bytes = c->blk_write_bytes;
-	out->blk_read_ios = c->blk_read_ios;
-	out->blk_write_ios = c->blk_write_ios;
-	out->blk_lat_count = blk->count;
-	out->blk_lat_sum_ns = blk->sum_ns;
+	out->blk_read_bytes = blk->read_bytes;
+	out->blk_write_bytes = blk->write_bytes;
+	out->blk_read_ios = blk->read_ios;
+	out->blk_write_ios = blk->write_ios;
+	out->blk_lat_count = blk->lat.count;
+	out->blk_lat_sum_ns = blk->lat.sum_ns;
 	out->net_rx_bytes = c->net_rx_bytes;
 	out->net_rx_packets = c->net_rx_packets;
 	out->net_tx_bytes = c->net_tx_bytes;
@@ -563,7 +570,7 @@ static void fill_counters(struct tele_counters *out, const struct tele_cg_counte
 	out->oom_kills = c->oom_kills;
 	out->fatal_signals = c->fatal_signals;
 	memcpy(out->runq_hist, rq->bucket, sizeof(out->runq_hist));
-	memcpy(out->blk_lat_hist, blk->bucket, sizeof(out->blk_lat_hist));
+	memcpy(out->blk_lat_hist, blk->lat.bucket, sizeof(out->blk_lat_hist));
 }
 
 int tele_read(struct tele *t, uint64_t cgid, struct tele_counters *out)
@@ -577,7 +584,7 @@ int tele_read(struct tele *t, uint64_t cgid, struct tele_counters *out)
 	map_fds(t, fds);
 	e0 = sum_percpu(t, fds[0], cgid, (uint64_t *)&c, NCOUNTERS);
 	e1 = sum_percpu(t, fds[1], cgid, (uint64_t *)&t->rq_sum, NHIST);
-	e2 = sum_percpu(t, fds[2], cgid, (uint64_t *)&t->blk_sum, NHIST);
+	e2 = sum_percpu(t, fds[2], cgid, (uint64_t *)&t->blk_sum, NBLK);
 	if (e0 && e1 && e2)
 		return e0 == -ENOENT ? -ENOENT : e0;
 	fill_counters(out, &c, &t->rq_sum, &t->blk_sum);

@@ -22,6 +22,8 @@ struct tele_opts {
 	bool no_runq;	    /* skip run-queue latency (wakeup hooks not attached) */
 	bool no_net;	    /* do not attach the cgroup_skb programs */
 	bool enable_stats;  /* turn kernel.bpf_stats_enabled on while open */
+	bool blk_one_slot;     /* tests: every block request hashes to one in-flight
+				* slot, so concurrent requests take the hash path */
 	const char *mountinfo; /* NULL: /proc/self/mountinfo (finds the v2 root) */
 };
 
