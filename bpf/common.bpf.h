@@ -22,6 +22,8 @@
 #include <bpf/bpf_tracing.h>
 #include "presage/telemetry.h"
 
+#define PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
+
 /* Define a per-CPU drop counter map (one u64) for rb_reserve_or_drop(). */
 #define RB_DROPS_MAP(name)                                                                         \
 	struct {                                                                                   \

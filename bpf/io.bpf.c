@@ -157,22 +157,36 @@ static __always_inline struct blk_slot *slot_find(__u64 rq, __u32 idx)
  * insert and delete (several times the cost).  cgid == 0 marks an entry
  * whose request completed.
  */
+/*
+ * The cgroup to charge an insert to, given the one already recorded for
+ * this in-flight request (0: none): a kernel thread re-inserting a request
+ * that is still in flight (a requeue, from kblockd) keeps the submitter's.
+ */
+static __always_inline __u64 insert_cgid(__u64 recorded)
+{
+	if (recorded && (bpf_get_current_task_btf()->flags & PF_KTHREAD))
+		return recorded;
+	return bpf_get_current_cgroup_id();
+}
+
 static __always_inline void rq_insert(__u64 rq, __u32 idx)
 {
 	struct blk_slot *sl = slot_claim(rq, idx);
-	struct inflight *e, v = { .cgid = bpf_get_current_cgroup_id() };
+	struct inflight *e, v;
 
 	if (sl) {
-		sl->cgid = v.cgid;
+		sl->cgid = insert_cgid(sl->cgid);
 		sl->issue_ns = 0;
 		return;
 	}
 	e = bpf_map_lookup_elem(&blk_inflight, &rq);
 	if (e) {
-		e->cgid = v.cgid;
+		e->cgid = insert_cgid(e->cgid);
 		e->issue_ns = 0;
 		return;
 	}
+	v.cgid = bpf_get_current_cgroup_id();
+	v.issue_ns = 0;
 	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
 }
 

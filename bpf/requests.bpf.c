@@ -50,7 +50,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define PF_KTHREAD 0x00200000
 #define MSG_PEEK   2
 
 
