@@ -62,10 +62,11 @@ static int parse_horizon(const char *s, double step, long *out)
 	mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
 	if (!mult || !(step > 0))
 		return -EINVAL;
-	*out = (long)ceil(v * mult / step - 1e-9);
-	if (*out < 1)
-		*out = 1;
-	return *out > 1000000 ? -EINVAL : 0;
+	v = ceil(v * mult / step - 1e-9);
+	if (!(v <= 1000000)) /* tested before the cast: a long cannot hold 1e300 */
+		return -EINVAL;
+	*out = v < 1 ? 1 : (long)v;
+	return 0;
 }
 
 /* "auto" = 0, "N" >= 1; -EINVAL otherwise. */

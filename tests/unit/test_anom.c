@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "model/anom.h"
+#include "blob_fixture.h"
 #include "model/fcast.h"
 
 #include <errno.h>
@@ -150,6 +151,33 @@ static void test_missing_and_adversarial(void **state)
 	anom_free(NULL);
 }
 
+/* A score window whose write position disagrees with its fill is refused. */
+static void test_load_inconsistent_window(void **state)
+{
+	struct anom *a = anom_new(), *b = anom_new();
+	struct sbuf buf = {0};
+	struct sbuf_reader r;
+	uint64_t s = 5;
+	long off;
+
+	for (int t = 0; t < 300; t++)
+		anom_update(a, gauss(&s));
+	anom_save(a, &buf);
+	off = blob_find_filling_window(buf.data, buf.len, 100, 300);
+	assert_true(off >= 0);
+	buf.data[off + 4] ^= 1;
+	sbuf_reader_init(&r, buf.data, buf.len);
+	assert_int_equal(anom_load(b, &r), -EBADMSG);
+	for (int t = 0; t < 20; t++) {
+		double v = anom_update(b, -1);
+
+		assert_true(v >= 0 && v <= 1);
+	}
+	sbuf_release(&buf);
+	anom_free(a);
+	anom_free(b);
+}
+
 static void test_save_load(void **state)
 {
 	struct anom *a = anom_new(), *b = anom_new();
@@ -184,6 +212,7 @@ int main(void)
 	    cmocka_unit_test(test_low_on_normal_data),	    cmocka_unit_test(test_level_shift),
 	    cmocka_unit_test(test_small_persistent_shift),  cmocka_unit_test(test_variance_drop),
 	    cmocka_unit_test(test_missing_and_adversarial), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_load_inconsistent_window),
 	    cmocka_unit_test(test_idle_then_load),
 	};
 

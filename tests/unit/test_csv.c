@@ -126,6 +126,17 @@ static void test_single_row_and_empty(void **state)
 	assert_non_null(strstr(err, "no data"));
 }
 
+/* Both fields quoted: each field loses its own quotes. */
+static void test_quoted_fields(void **state)
+{
+	struct csv_series s;
+
+	assert_int_equal(load_text("\"t\",\"v\"\n\"1\",\"2\"\n \"2\" , \"3.5\" \r\n", &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(s.t[1] == 2 && s.v[1] == 3.5);
+	csv_series_free(&s);
+}
+
 static void test_gaps_reported(void **state)
 {
 	struct csv_series s;
@@ -136,6 +147,12 @@ static void test_gaps_reported(void **state)
 	assert_true(s.step == 60);
 	assert_int_equal(s.gaps, 1);
 	assert_int_equal(s.gap_steps, 3);
+	csv_series_free(&s);
+	/* a gap of ~1e25 steps is counted, saturated, not undefined */
+	assert_int_equal(load_text("0,1\n0.000000001,1\n0.000000002,1\n9999999999999999,1\n", &s),
+			 0);
+	assert_int_equal(s.gaps, 1);
+	assert_true(s.gap_steps > 1000000000ull);
 	csv_series_free(&s);
 }
 
@@ -202,6 +219,7 @@ int main(void)
 	    cmocka_unit_test(test_order_errors),
 	    cmocka_unit_test(test_missing_and_infinite),
 	    cmocka_unit_test(test_single_row_and_empty),
+	    cmocka_unit_test(test_quoted_fields),
 	    cmocka_unit_test(test_gaps_reported),
 	    cmocka_unit_test(test_format_roundtrip),
 	    cmocka_unit_test(test_streaming_reader),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "model/fcast.h"
+#include "blob_fixture.h"
 
 #include <errno.h>
 #include <math.h>
@@ -336,6 +337,32 @@ static void test_save_load(void **state)
 	}
 }
 
+/* A calibration window whose write position disagrees with its fill is refused. */
+static void test_load_inconsistent_window(void **state)
+{
+	struct fcast_params p = {.max_horizon = 6, .step_s = 300};
+	struct fcast *a = fcast_new("ensemble", &p), *b = fcast_new("ensemble", &p);
+	struct fcast_point o[6];
+	struct sbuf buf = {0};
+	uint64_t s = 11;
+	long off;
+
+	for (int t = 0; t < 300; t++)
+		fcast_update(a, sine(t) + gauss(&s) * 0.1);
+	assert_int_equal(fcast_save(a, &buf), 0);
+	off = blob_find_filling_window(buf.data, buf.len, 200, 299);
+	assert_true(off >= 0);
+	buf.data[off + 4] ^= 1; /* pos = n +- 1 */
+	assert_int_equal(fcast_load(b, buf.data, buf.len), -EBADMSG);
+	for (int t = 0; t < 20; t++)
+		fcast_update(b, -30);
+	assert_int_equal(fcast_forecast(b, 6, 0.9, o), 0);
+	assert_true(isfinite(o[5].lower) && isfinite(o[5].upper));
+	sbuf_release(&buf);
+	fcast_free(a);
+	fcast_free(b);
+}
+
 static void test_lookup_and_errors(void **state)
 {
 	struct fcast *f;
@@ -360,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(test_season_detection),	cmocka_unit_test(test_gaussian_coverage),
 	    cmocka_unit_test(test_adversarial_no_nan),	cmocka_unit_test(test_constant_series),
 	    cmocka_unit_test(test_square_wave_bounded), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_load_inconsistent_window),
 	    cmocka_unit_test(test_lookup_and_errors),	cmocka_unit_test(test_idle_then_busy),
 	    cmocka_unit_test(test_skewed_tails),	cmocka_unit_test(test_direct_daily_with_bursts),
 	};

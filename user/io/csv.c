@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -228,8 +229,8 @@ int csv_format_ts(const struct csv_ts_format *fmt, double t, char *buf, size_t l
 	return n < 0 || (size_t)n >= len ? -EINVAL : n;
 }
 
-/* Trim blanks and one pair of surrounding double quotes, in place. */
-static char *trim_field(char *s)
+/* Trim blanks (and a line's CR/LF), in place. */
+static char *trim_blanks(char *s)
 {
 	char *e;
 
@@ -238,6 +239,16 @@ static char *trim_field(char *s)
 	e = s + strlen(s);
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
 		*--e = '\0';
+	return s;
+}
+
+/* Trim blanks and one pair of surrounding double quotes, in place. */
+static char *trim_field(char *s)
+{
+	char *e;
+
+	s = trim_blanks(s);
+	e = s + strlen(s);
 	if (e - s >= 2 && s[0] == '"' && e[-1] == '"') {
 		e[-1] = '\0';
 		s++;
@@ -322,7 +333,7 @@ static int parse_line(struct csv_reader *r, struct csv_row *row)
 	if (r->line == 1 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb &&
 	    (unsigned char)s[2] == 0xbf)
 		s += 3;
-	s = trim_field(s);
+	s = trim_blanks(s); /* quotes belong to fields, unquoted one by one below */
 	if (!*s || *s == '#')
 		return 2;
 	comma = strchr(s, ',');
@@ -441,8 +452,11 @@ static void series_gaps(struct csv_series *s)
 		double k = (s->t[i] - s->t[i - 1]) / s->step;
 
 		if (k > 1.5) {
+			long m = csv_gap_steps(s->t[i - 1], s->t[i], s->step, LONG_MAX / 4);
+
 			s->gaps++;
-			s->gap_steps += (size_t)(k + 0.5) - 1;
+			s->gap_steps = s->gap_steps > SIZE_MAX / 2 ? s->gap_steps
+								   : s->gap_steps + (size_t)m;
 		}
 	}
 }

@@ -233,6 +233,11 @@ static void twin_load(struct twin *w, struct sbuf_reader *r)
 {
 	w->n = (int)sbuf_get_u32_range(r, 0, ANOM_WIN);
 	w->pos = (int)sbuf_get_u32_range(r, 0, ANOM_WIN - 1);
+	/* a window still filling holds slots 0..n-1 and writes slot n next */
+	if (w->n < ANOM_WIN && w->pos != w->n && !r->err)
+		r->err = -EBADMSG;
+	if (r->err)
+		w->n = w->pos = 0;
 	for (int i = 0; i < w->n; i++) {
 		double v = sbuf_get_f64(r);
 

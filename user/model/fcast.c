@@ -830,6 +830,11 @@ static void load_window(struct fcast *f, int k, struct sbuf_reader *r)
 
 	f->cal_n[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN);
 	f->cal_pos[k] = (int)sbuf_get_u32_range(r, 0, FCAST_CAL_WIN - 1);
+	/* a window still filling holds slots 0..n-1 and writes slot n next */
+	if (f->cal_n[k] < FCAST_CAL_WIN && f->cal_pos[k] != f->cal_n[k] && !r->err)
+		r->err = -EBADMSG;
+	if (r->err)
+		f->cal_n[k] = f->cal_pos[k] = 0;
 	for (int i = 0; i < f->cal_n[k]; i++)
 		w[i] = z_kept(sbuf_get_f64(r));
 	memcpy(so, w, (size_t)f->cal_n[k] * sizeof(float));
@@ -857,6 +862,11 @@ static void load_cal(struct fcast *f, struct sbuf_reader *r)
 	f->scale = sbuf_get_f64(r);
 	f->sscale = sbuf_get_f64(r);
 	f->mag = sbuf_get_f64(r);
+	/* error scales and the magnitude are finite and not negative in any saved state */
+	if (!(f->scale >= 0 && f->sscale >= 0 && f->mag >= 0 && isfinite(f->scale) &&
+	      isfinite(f->sscale) && isfinite(f->mag)) &&
+	    !r->err)
+		r->err = -EBADMSG;
 	f->last_score = sbuf_get_f64(r);
 	f->last_y = sbuf_get_f64(r);
 	f->seen = sbuf_get_i64(r);

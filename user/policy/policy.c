@@ -6,6 +6,7 @@
 #include "policy/queue.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,13 +129,15 @@ int policy_validate(const struct policy_input *in, char *err, size_t errlen)
 		snprintf(err, errlen, "utilisation target %g must be in (0, 1]", in->target_util);
 		return -EINVAL;
 	}
-	if (!(in->step_s > 0) || !(in->startup_s >= 0)) {
+	if (!(in->step_s > 0) || !(in->startup_s >= 0) || !isfinite(in->step_s) ||
+	    !isfinite(in->startup_s)) {
 		snprintf(err, errlen, "step %g s and start-up %g s must be positive", in->step_s,
 			 in->startup_s);
 		return -EINVAL;
 	}
-	if (b->cpu_min < 0 || b->cpu_min > b->cpu_max || b->mem_min < 0 ||
-	    b->mem_min > b->mem_max) {
+	/* written to hold for NaN too, and a limit is a finite number */
+	if (!(b->cpu_min >= 0 && b->cpu_min <= b->cpu_max && isfinite(b->cpu_max)) ||
+	    !(b->mem_min >= 0 && b->mem_min <= b->mem_max && isfinite(b->mem_max))) {
 		snprintf(err, errlen, "limit bounds cpu [%g, %g] mem [%g, %g] are contradictory",
 			 b->cpu_min, b->cpu_max, b->mem_min, b->mem_max);
 		return -EINVAL;
@@ -160,7 +163,10 @@ int policy_hpa_raw(const struct policy_input *in)
 		return in->replicas_requested;
 	/* No ready replica but demand: HPA has no usable metric; ask for one. */
 	if (!isfinite(ratio))
-		return in->replicas_requested > 0 ? in->replicas_requested * 2 : 1;
+		return in->replicas_requested > 0
+			   ? (in->replicas_requested > INT_MAX / 2 ? INT_MAX
+								   : in->replicas_requested * 2)
+			   : 1;
 	if (cur * ratio > 1e6)
 		return 1000000;
 	return (int)ceil(cur * ratio - 1e-9);
@@ -202,17 +208,19 @@ static int clamp_int(int v, int lo, int hi)
 /* Per-service budget: cap replicas at what the budget pays for. */
 static void apply_budget(const struct policy_input *in, struct policy_output *out)
 {
+	double can;
 	int afford;
 
 	if (!(in->budget_per_hour > 0) || !(in->cost_per_replica_hour > 0))
 		return;
-	afford = (int)floor(in->budget_per_hour / in->cost_per_replica_hour + 1e-9);
-	if (out->replicas > afford) {
-		policy_reason_add(out, "budget %.4g/h binds: %d replicas wanted, %d affordable",
-				  in->budget_per_hour, out->replicas, afford);
-		out->replicas = afford;
-		out->budget_bound = true;
-	}
+	can = floor(in->budget_per_hour / in->cost_per_replica_hour + 1e-9);
+	if (!(can < (double)out->replicas)) /* also an infinite budget: it never binds */
+		return;
+	afford = (int)can;
+	policy_reason_add(out, "budget %.4g/h binds: %d replicas wanted, %d affordable",
+			  in->budget_per_hour, out->replicas, afford);
+	out->replicas = afford;
+	out->budget_bound = true;
 }
 
 static void finish(const struct policy_params *pp, const struct policy_input *in,

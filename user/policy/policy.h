@@ -226,6 +226,8 @@ struct fcast;
 struct fcast_point;
 
 /* Start-up in whole steps (rounded up) and the scale-down window in steps. */
+/* Step counts saturate here, far above any forecast horizon. */
+#define POLICY_STEPS_MAX (1 << 20)
 int policy_lead_steps(double startup_s, double step_s);
 int policy_window_steps(double step_s);
 

@@ -21,7 +21,13 @@ static double serve_class(struct policy_claim *c, size_t n, int prio, double lef
 		if ((int)c[i].prio != prio || c[i].wanted <= c[i].granted)
 			continue;
 		extra = c[i].wanted - c[i].granted;
-		fit = unit > 0 ? (int)floor(left / unit + 1e-9) : extra;
+		if (unit > 0) {
+			double can = floor(left / unit + 1e-9);
+
+			fit = can < (double)extra ? (int)can : extra; /* cast only what fits an int */
+		} else {
+			fit = extra;
+		}
 		if (fit < extra)
 			c[i].budget_bound = true;
 		if (fit > extra)

@@ -18,16 +18,24 @@
 #include <errno.h>
 #include <math.h>
 
+/* ceil(a / b) in steps, saturated at POLICY_STEPS_MAX (never overflows an int sum). */
+static int steps_of(double a, double b)
+{
+	double k = ceil(a / b - 1e-9);
+
+	return k < POLICY_STEPS_MAX ? (int)k : POLICY_STEPS_MAX;
+}
+
 int policy_lead_steps(double startup_s, double step_s)
 {
 	if (!(step_s > 0) || !(startup_s >= 0))
 		return 0;
-	return (int)ceil(startup_s / step_s - 1e-9);
+	return steps_of(startup_s, step_s);
 }
 
 int policy_window_steps(double step_s)
 {
-	return step_s > 0 ? (int)ceil(HPA_DOWN_WINDOW_S / step_s - 1e-9) : 1;
+	return step_s > 0 ? steps_of(HPA_DOWN_WINDOW_S, step_s) : 1;
 }
 
 void policy_bands(const struct fcast_point *o, int lead, int window, struct policy_band *at,

@@ -189,7 +189,7 @@ static void audit(struct rl *r, const struct policy_input *in, long j, bool viol
  */
 static bool credit(struct rl *r, const struct policy_input *in)
 {
-	long lead = (long)ceil(in->startup_s / in->step_s - 1e-9), j;
+	long lead = policy_lead_steps(in->startup_s, in->step_s), j;
 	struct rl_entry *e;
 	bool viol;
 	int need;

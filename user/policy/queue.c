@@ -3,6 +3,7 @@
  */
 #include "policy/queue.h"
 
+#include <limits.h>
 #include <math.h>
 
 #define P95_TAIL 0.05
@@ -68,6 +69,8 @@ double queue_p95_floor(double mu)
 
 int queue_need(double lambda, double mu, double target, double slo_s, int nmax)
 {
+	if (nmax > INT_MAX - 1) /* "more than nmax" must stay representable */
+		nmax = INT_MAX - 1;
 	double a, b = 1.0;
 	int n;
 

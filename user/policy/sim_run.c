@@ -73,6 +73,13 @@ int sim_forecast_build(const struct sim_trace *tr, const struct sim_params *sp,
 	int lead = sim_lead_steps(sp, tr->step_s), win = sim_window_steps(tr->step_s);
 	int h = lead + 1 + win;
 
+	if (1 + win >= FCAST_MAX_H) {
+		snprintf(err, errlen,
+			 "step %g s: the %g s scale-down window is %d steps, more than the "
+			 "%d-step forecast (use a longer --step)",
+			 tr->step_s, HPA_DOWN_WINDOW_S, win, FCAST_MAX_H - 1);
+		return -EINVAL;
+	}
 	if (h > FCAST_MAX_H) {
 		snprintf(err, errlen, "start-up %g s is %d steps: longer than the %d-step forecast",
 			 sp->startup_s, lead, FCAST_MAX_H - 1 - win);
