@@ -94,6 +94,12 @@ static void test_dry_run_scale_and_bounds(void **state)
 	assert_int_equal(count_events(seq, BUS_SCALE, "scale_up", "4 -> 5"), 1);
 	assert_int_equal(count_events(seq, BUS_SCALE, "scale_down", "5 -> 2"), 1);
 	assert_int_equal(count_events(seq, BUS_SCALE, NULL, NULL), 3);
+	/* min above max (presage.min=500 without a max): refused, never past the ceiling */
+	g.min = 500;
+	g.max = 0;
+	assert_int_equal(act_scale(d, &g, 3, "label"), -EINVAL);
+	assert_int_equal(act_replicas(d, &g, &n), 0);
+	assert_int_equal(n, 2);
 	act_driver_free(d);
 }
 
@@ -234,6 +240,13 @@ static void test_update_body(void **state)
 	r = (struct act_resize){ .memory = 64LL << 20 };
 	b = act_docker_update_body(&cur, &r);
 	assert_string_equal(b, "{\"Memory\":67108864,\"MemorySwap\":-1}");
+	free(b);
+	/* a swap allowance from the daemon that would overflow memory + allowance saturates */
+	cur.memory = 1LL << 20;
+	cur.memory_swap = 4000000000000000000LL;
+	r = (struct act_resize){ .memory = 8000000000000000000LL };
+	b = act_docker_update_body(&cur, &r);
+	assert_non_null(strstr(b, "\"MemorySwap\":9.2233720368547758e+18"));
 	free(b);
 }
 

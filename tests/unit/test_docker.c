@@ -113,7 +113,8 @@ static void test_list(void **state)
 {
 	static const char list[] =
 		"[{\"Id\":\"a1\",\"Names\":[\"/web-1\"],\"Created\":200,\"State\":\"running\","
-		"\"Labels\":{\"presage.managed-by\":\"presage\"}},"
+		"\"Labels\":{\"presage.managed-by\":\"presage\","
+		"\"com.docker.compose.project\":\"shop\"}},"
 		"{\"Id\":\"b2\",\"Names\":[\"/web\"],\"Created\":100,\"State\":\"exited\",\"Labels\":{}},"
 		"{\"Names\":[\"/no-id\"]}, 17]";
 	struct docker_summary s[4];
@@ -125,6 +126,8 @@ static void test_list(void **state)
 	assert_false(s[1].running);
 	assert_false(s[1].managed);
 	assert_true(s[1].created == 100);
+	assert_string_equal(s[0].compose_project, "shop");
+	assert_string_equal(s[1].compose_project, "");
 	assert_int_equal(docker_parse_list(list, strlen(list), s, 1), 1);
 	assert_int_equal(docker_parse_list("{}", 2, s, 4), -EINVAL);
 	assert_int_equal(docker_parse_list("[{\"Id\":", 7, s, 4), -EINVAL);

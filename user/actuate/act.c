@@ -239,6 +239,11 @@ int act_scale(struct act_driver *d, const struct act_group *g, int replicas, con
 	}
 	if (!d->ops->scale || !d->ops->replicas)
 		return -EOPNOTSUPP;
+	if (min > max) { /* e.g. presage.min=500 without presage.max: never past the ceiling */
+		LOG_RATELIMITED(LOG_WARN, "refusing to scale service %s: min replicas %d above max %d",
+				g->service, min, max);
+		return -EINVAL;
+	}
 	replicas = replicas < min ? min : replicas > max ? max : replicas;
 	rc = d->ops->replicas(d, g, &cur);
 	if (rc < 0)

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Copy the named members of src that exist into dst. */
@@ -122,8 +123,10 @@ static int add_memory(cJSON *body, const struct docker_container *cur, int64_t m
 		/* Keep the swap allowance the container had on top of its memory. */
 		int64_t extra = cur->memory > 0 && cur->memory_swap > cur->memory ?
 					cur->memory_swap - cur->memory : 0;
+		/* saturated: both come from outside (bounds, the daemon's answer) */
+		int64_t swap = extra > INT64_MAX - mem ? INT64_MAX : mem + extra;
 
-		return cJSON_AddNumberToObject(body, "MemorySwap", (double)(mem + extra)) ? 0 : -ENOMEM;
+		return cJSON_AddNumberToObject(body, "MemorySwap", (double)swap) ? 0 : -ENOMEM;
 	}
 	/*
 	 * No swap limit yet: Docker refuses a memory limit alone here ("should be

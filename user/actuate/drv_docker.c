@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -153,6 +154,15 @@ static int list_members(struct act_driver *d, const char *service, struct docker
 		docker_response_release(&r);
 		if (n < 0)
 			return rc < 0 ? rc : -EPROTO;
+		/* Compose names services per project: "web" of two projects is not one group. */
+		for (int i = 1; k == 1 && i < n; i++) {
+			if (strcmp(out[i].compose_project, out[0].compose_project)) {
+				log_warn("service %s: compose projects '%s' and '%s' both have it; "
+					 "label the containers presage.service to tell them apart",
+					 service, out[0].compose_project, out[i].compose_project);
+				return -ENOTUNIQ;
+			}
+		}
 	}
 	return n;
 }
@@ -245,6 +255,43 @@ static int wait_running(struct act_driver *d, const char *id, const char *name)
 	}
 }
 
+/*
+ * Docker's container name syntax, [a-zA-Z0-9][a-zA-Z0-9_.-]*: a clone's
+ * name comes from the service name, which a container's own label may set,
+ * and goes into a URL.
+ */
+static bool docker_name_ok(const char *name)
+{
+	if (!isalnum((unsigned char)name[0]))
+		return false;
+	for (const char *p = name + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+			return false;
+	return true;
+}
+
+/*
+ * A create whose answer was lost (timeout, cut connection) or unreadable
+ * may still have made the container: remove it by name, but only if it
+ * carries presage's mark (the name was free when chosen).
+ */
+static void remove_lost_clone(struct act_driver *d, const char *name)
+{
+	struct docker_container c;
+	struct docker_response r;
+	const char *mark;
+	int rc = inspect(d, name, &c, &r);
+
+	docker_response_release(&r);
+	if (rc < 0)
+		return;
+	mark = docker_label_get(&c, ACT_MANAGED_LABEL);
+	if (mark && !strcmp(mark, ACT_MANAGED_VALUE) && !strcmp(c.name, name)) {
+		log_warn("removing replica %s, created although its create call failed", name);
+		remove_container(d, c.id, name);
+	}
+}
+
 /* Create and start one clone named name; its id into id_out.  0 or -errno. */
 static int start_clone(struct act_driver *d, const char *body, const char *name, char *id_out,
 		       size_t id_len)
@@ -254,18 +301,31 @@ static int start_clone(struct act_driver *d, const char *body, const char *name,
 	char path[256];
 	int rc;
 
+	if (!docker_name_ok(name)) {
+		log_warn("cannot create replica '%.64s': not a valid container name "
+			 "([a-zA-Z0-9][a-zA-Z0-9_.-]*)", name);
+		return -EINVAL;
+	}
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
 	rc = call(d, "POST", path, body, 0, &r);
 	if (rc < 0) {
+		bool answered = r.status != 0;
+
 		log_warn("failed to create replica %s: %s", name, r.errmsg);
 		docker_response_release(&r);
+		if (!answered)
+			remove_lost_clone(d, name);
 		return rc;
 	}
 	/* The create answer is {"Id": ..., "Warnings": [...]}: inspect's parser reads Id. */
 	rc = docker_parse_inspect(r.body, r.len, &c);
 	docker_response_release(&r);
-	if (rc < 0)
+	if (rc < 0) {
+		log_warn("docker %s: the answer to creating replica %s is not valid JSON",
+			 docker_client_endpoint(d->priv), name);
+		remove_lost_clone(d, name);
 		return -EPROTO;
+	}
 	snprintf(id_out, id_len, "%s", c.id);
 	snprintf(path, sizeof(path), "/containers/%s/start", c.id);
 	rc = call(d, "POST", path, NULL, 0, &r);

@@ -109,10 +109,15 @@ static bool group_settings(struct group *g, const struct snapshot *s, struct ctr
 	if (cs->slo_latency_ms > 0) st->slo_latency_ms = cs->slo_latency_ms;
 	if (cs->target > 0) st->target = cs->target;
 	if (cs->capacity > 0) st->capacity = cs->capacity;
-	if (cs->cpu_max > 0) { st->cpu_min = cs->cpu_min; st->cpu_max = cs->cpu_max; }
+	if (cs->cpu_max > 0) {
+		st->cpu_min = cs->cpu_min;
+		st->cpu_max = cs->cpu_max;
+		st->has |= CS_CPU_MIN | CS_CPU_MAX;
+	}
 	if (cs->memory_max > 0) {
 		st->mem_min = (int64_t)cs->memory_min;
 		st->mem_max = (int64_t)cs->memory_max;
+		st->has |= CS_MEM_MIN | CS_MEM_MAX;
 	}
 	if (cs->cost > 0) st->cost = cs->cost;
 	return true;
@@ -239,6 +244,16 @@ static void build_input(const struct group *g, const struct ctr_settings *st,
 	in->oom_kills = (int)(g->oom_total - g->oom_prev);
 }
 
+/*
+ * Times of the daemon's most recent actions, on every service together
+ * (actuation.max_actions_per_minute is a global limit): a ring as long as
+ * the largest limit the config allows, so any limit can bind.  Engine
+ * thread only.
+ */
+#define ACTION_RING 600
+static double action_times[ACTION_RING];
+static unsigned int n_actions;
+
 /* Daemon-level guard: cooldown after an action and at most N actions a minute. */
 static bool may_act(struct group *g, double now, char *why, size_t len)
 {
@@ -250,10 +265,10 @@ static bool may_act(struct group *g, double now, char *why, size_t len)
 			 engine.cfg->actuation.cooldown_seconds - (now - g->last_action));
 		return false;
 	}
-	for (unsigned int i = 0; i < g->n_actions && i < 64; i++)
-		recent += now - g->action_times[i] < 60;
+	for (unsigned int i = 0; i < n_actions && i < ACTION_RING; i++)
+		recent += now - action_times[i] < 60;
 	if (max > 0 && recent >= (unsigned int)max) {
-		snprintf(why, len, "rate limit: %u actions in the last minute", recent);
+		snprintf(why, len, "rate limit: %u actions in the last minute on this node", recent);
 		return false;
 	}
 	return true;
@@ -265,7 +280,9 @@ static void note_action(struct group *g, double now)
 	struct ginsight *i = &g->ins;
 
 	g->last_action = now;
-	g->action_times[g->n_actions++ % 64] = now;
+	action_times[n_actions++ % ACTION_RING] = now;
+	if (n_actions >= 2 * ACTION_RING) /* keep "ring full" without wrapping the count */
+		n_actions -= ACTION_RING;
 	i->has_acted = true;
 	i->acted_at = i->decided_at;
 	memcpy(i->acted_policy, i->policy, sizeof(i->acted_policy));
@@ -311,7 +328,28 @@ static void member_target(const struct group *g, struct act_target *t,
 	const char *svc = swarm_service_of(id);
 
 	act_target_from_identity(t, id);
-	if (t->enabled || !group_st->enabled)
+	if (t->enabled) {
+		/*
+		 * Its own labels enable it, but the operator's services.<name>
+		 * bounds still win over them (a label must not lift a limit
+		 * past the config's ceiling).
+		 */
+		const struct cfg_service *cs = cfg_service_find(engine.cfg, g->key);
+		unsigned int cpu = CS_CPU_MIN | CS_CPU_MAX, mem = CS_MEM_MIN | CS_MEM_MAX;
+
+		if (cs && cs->cpu_max > 0) {
+			t->settings.cpu_min = group_st->cpu_min;
+			t->settings.cpu_max = group_st->cpu_max;
+			t->settings.has |= cpu;
+		}
+		if (cs && cs->memory_max > 0) {
+			t->settings.mem_min = group_st->mem_min;
+			t->settings.mem_max = group_st->mem_max;
+			t->settings.has |= mem;
+		}
+		return;
+	}
+	if (!group_st->enabled)
 		return;
 	/* a plain container of a labelled group without presage.enable itself stays untouched */
 	if (!(svc && !strcmp(svc, g->key)) && !cfg_service_find(engine.cfg, g->key))

@@ -36,8 +36,6 @@ struct group {
 	struct ctr_settings swarm_st;
 	double swarm_at;           /* unix seconds of the last read, 0: never */
 	int swarm_rc;
-	double action_times[64];   /* ring of recent action times (rate limit) */
-	unsigned int n_actions;
 	int64_t steps_since_save;
 };
 

@@ -85,6 +85,7 @@ struct docker_summary {
 	double created;
 	bool running;
 	bool managed;       /* labelled presage.managed-by=presage */
+	char compose_project[64]; /* label com.docker.compose.project, "" if none */
 };
 
 /* One container event of the /events stream. */

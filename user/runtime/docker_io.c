@@ -141,12 +141,20 @@ int docker_req_start(struct docker_client *c, struct docker_req *q)
 	return 0;
 }
 
+static void version_done(struct docker_client *c, struct docker_response *r);
+
 /* Complete q without a transfer (failed setup, failed negotiation). */
 static void fail_req(struct docker_client *c, struct docker_req *q, int err, const char *why)
 {
 	struct docker_response r = { .err = err, .body = "" };
 
 	snprintf(r.errmsg, sizeof(r.errmsg), "%s", why);
+	if (q->is_version) {
+		/* the requests waiting for negotiation fail with it, not wait forever */
+		docker_req_free(q);
+		version_done(c, &r);
+		return;
+	}
 	if (q->is_events) {
 		docker_events_done(c, q, &r); /* frees q */
 		return;
@@ -286,8 +294,14 @@ static void dispatch_queued(struct docker_client *c)
 	if (have_api || !c->waiting || c->version_inflight)
 		return;
 	ver = docker_req_new(c, "GET", "/version", NULL);
-	if (!ver)
+	if (!ver) {
+		struct docker_response r = { .err = -ENOMEM, .body = "" };
+
+		snprintf(r.errmsg, sizeof(r.errmsg), "docker %s: GET /version: out of memory",
+			 c->endpoint);
+		release_waiting(c, &r);
 		return;
+	}
 	ver->is_version = true;
 	c->version_inflight = true;
 	start_or_fail(c, ver);

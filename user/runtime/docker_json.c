@@ -169,6 +169,8 @@ static void parse_summary(const cJSON *row, struct docker_summary *s)
 	s->created = (double)jint(row, "Created");
 	s->running = state && !strcmp(state, "running");
 	s->managed = managed && !strcmp(managed, "presage");
+	copy_str(s->compose_project, sizeof(s->compose_project),
+		 jstr(labels, "com.docker.compose.project"));
 }
 
 int docker_parse_list(const char *json, size_t len, struct docker_summary *out, size_t max)
