@@ -172,10 +172,12 @@ extern const struct act_ops act_swarm_ops;
 /*
  * Is the group a Swarm service on this endpoint?  Then the swarm driver's
  * ops (which use the same client) scale it: cloning a task container would
- * make a replica Swarm does not know.  Quiet: 404, or 503 on a daemon that
- * is not a swarm manager, just mean "no".
+ * make a replica Swarm does not know.  1 yes, 0 no (404, or 503 from a
+ * daemon that is not a swarm manager), -errno when the daemon could not
+ * say (timeout, 500, leaderless manager): the action fails rather than
+ * guess.
  */
-static bool is_swarm_service(struct act_driver *d, const char *service)
+static int swarm_service(struct act_driver *d, const char *service)
 {
 	struct docker_response r;
 	char path[256], *enc;
@@ -183,24 +185,29 @@ static bool is_swarm_service(struct act_driver *d, const char *service)
 
 	enc = curl_easy_escape(NULL, service, 0);
 	if (!enc)
-		return false;
+		return -ENOMEM;
 	snprintf(path, sizeof(path), "/services/%s", enc);
 	curl_free(enc);
 	rc = call(d, "GET", path, NULL, 0, &r);
+	if (rc < 0 && r.status != 404 && r.status != 503)
+		log_warn("cannot tell whether %s is a swarm service: %s", service, r.errmsg);
 	docker_response_release(&r);
-	return rc == 0;
+	if (rc == 0)
+		return 1;
+	return r.status == 404 || r.status == 503 ? 0 : rc;
 }
 
 static int docker_replicas(struct act_driver *d, const struct act_group *g, int *out)
 {
 	struct docker_summary *m = calloc(MAX_MEMBERS, sizeof(*m));
-	int n, i, running = 0;
+	int n, i, running = 0, sw;
 
 	if (!m)
 		return -ENOMEM;
-	if (is_swarm_service(d, g->service)) {
+	sw = swarm_service(d, g->service);
+	if (sw != 0) {
 		free(m);
-		return act_swarm_ops.replicas(d, g, out);
+		return sw > 0 ? act_swarm_ops.replicas(d, g, out) : sw;
 	}
 	n = list_members(d, g->service, m, MAX_MEMBERS);
 	for (i = 0; i < n; i++)
@@ -491,13 +498,14 @@ static int scale_down(struct act_driver *d, const struct act_group *g, struct do
 static int docker_scale(struct act_driver *d, const struct act_group *g, int from, int to)
 {
 	struct docker_summary *m = calloc(MAX_MEMBERS, sizeof(*m));
-	int n, rc;
+	int n, rc, sw;
 
 	if (!m)
 		return -ENOMEM;
-	if (is_swarm_service(d, g->service)) {
+	sw = swarm_service(d, g->service);
+	if (sw != 0) {
 		free(m);
-		return act_swarm_ops.scale(d, g, from, to);
+		return sw > 0 ? act_swarm_ops.scale(d, g, from, to) : sw;
 	}
 	n = list_members(d, g->service, m, MAX_MEMBERS);
 	if (n < 0)

@@ -90,6 +90,11 @@ static int swarm_replicas(struct act_driver *d, const struct act_group *g, int *
 		log_warn("swarm service %s is global: it cannot be scaled", g->service);
 		return -EOPNOTSUPP;
 	}
+	if (s.replicas > ACT_MAX_REPLICAS * 100ULL) { /* garbage, not a count we could act on */
+		log_warn("swarm service %s: implausible replica count %llu", g->service,
+			 (unsigned long long)s.replicas);
+		return -EPROTO;
+	}
 	*out = (int)s.replicas;
 	return 0;
 }

@@ -456,8 +456,16 @@ int docker_request_sync(struct docker_client *c, const char *method, const char 
 		docker_set_connected(c, true);
 	else if (out->err == -ECONNREFUSED)
 		docker_set_connected(c, false);
-	/* Hand the body over to the caller; docker_response_release() frees it. */
-	out->body = q->buf;
+	/*
+	 * Hand the body over to the caller; docker_response_release() frees it.
+	 * An empty answer is "", as docker.h promises (NULL only if even that
+	 * allocation fails, with err set).
+	 */
+	out->body = q->buf ? q->buf : calloc(1, 1);
+	if (!out->body && !out->err) {
+		snprintf(out->errmsg, sizeof(out->errmsg), "docker %s: out of memory", c->endpoint);
+		out->err = -ENOMEM;
+	}
 	q->buf = NULL;
 	q->c = NULL;
 	docker_req_free(q);
