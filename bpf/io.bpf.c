@@ -84,7 +84,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, TELE_MAX_HIST_CG);
+	__uint(max_entries, TELE_MAX_CGROUPS); /* it holds the byte counters too */
 	__type(key, __u64);
 	__type(value, struct tele_blk);
 } blk_cg SEC(".maps");
@@ -94,11 +94,13 @@ static const struct tele_blk zero_blk;
 /* ---- block --------------------------------------------------------------- */
 
 /*
- * A request's slot index, stable from its allocation to its release: its
+ * A request's slot index, the same at its insert, issue and completion: its
  * queue, hardware context and tag (the scheduler tag when an I/O scheduler
- * is in use, else the driver tag).  tp_btf cannot do arithmetic on the
- * request pointer itself; the raw_tp flavour, where it is a number, hashes
- * the address.  Only speed depends on it: ownership compares addresses.
+ * is in use, fixed from allocation to release; else the driver tag, which
+ * is then fixed too).  tp_btf cannot do arithmetic on the request pointer
+ * itself; the raw_tp flavour, where it is a number, hashes the address.
+ * The loader uses one flavour for all three hooks, so the index function
+ * never differs between them.  Ownership compares addresses.
  */
 static __always_inline __u32 slot_index_btf(struct request *rq)
 {
@@ -123,10 +125,14 @@ static __always_inline struct blk_slot *slot_of(__u32 idx)
 	return bpf_map_lookup_elem(&blk_slots, &idx);
 }
 
-/* The slot rq holds busy, or one it has just claimed; NULL: use the hash. */
+/*
+ * The slot rq holds busy, or one it has just claimed (cgid and issue_ns
+ * cleared); NULL: use the hash.
+ */
 static __always_inline struct blk_slot *slot_claim(__u64 rq, __u32 idx)
 {
 	struct blk_slot *e = slot_of(idx);
+	struct inflight *h;
 	__u64 w;
 
 	if (!e)
@@ -140,6 +146,17 @@ static __always_inline struct blk_slot *slot_claim(__u64 rq, __u32 idx)
 		return NULL; /* lost the slot to another CPU */
 	e->cgid = 0;
 	e->issue_ns = 0;
+	/*
+	 * The slot changes hands: this life of rq may have begun in the hash
+	 * while another request held the slot (then requeued); retire that
+	 * record so it cannot outlive this one.  Rare: slots mostly return to
+	 * the request that last held them (w == rq).
+	 */
+	if (w != rq && w) {
+		h = bpf_map_lookup_elem(&blk_inflight, &rq);
+		if (h)
+			h->cgid = 0;
+	}
 	return e;
 }
 
@@ -152,66 +169,59 @@ static __always_inline struct blk_slot *slot_find(__u64 rq, __u32 idx)
 }
 
 /*
+ * An insert (or re-insert after a requeue) charges the inserting task's
+ * cgroup, as the issue says: the cgroup is taken at insert time.
+ *
  * Hash entries are reused, not deleted: the next I/O on the same request
  * finds its entry and writes it in place (a lookup) instead of an LRU
  * insert and delete (several times the cost).  cgid == 0 marks an entry
  * whose request completed.
  */
-/*
- * The cgroup to charge an insert to, given the one already recorded for
- * this in-flight request (0: none): a kernel thread re-inserting a request
- * that is still in flight (a requeue, from kblockd) keeps the submitter's.
- */
-static __always_inline __u64 insert_cgid(__u64 recorded)
-{
-	if (recorded && (bpf_get_current_task_btf()->flags & PF_KTHREAD))
-		return recorded;
-	return bpf_get_current_cgroup_id();
-}
-
 static __always_inline void rq_insert(__u64 rq, __u32 idx)
 {
 	struct blk_slot *sl = slot_claim(rq, idx);
-	struct inflight *e, v;
+	struct inflight *e, v = { .cgid = bpf_get_current_cgroup_id() };
 
 	if (sl) {
-		sl->cgid = insert_cgid(sl->cgid);
+		sl->cgid = v.cgid;
 		sl->issue_ns = 0;
 		return;
 	}
 	e = bpf_map_lookup_elem(&blk_inflight, &rq);
 	if (e) {
-		e->cgid = insert_cgid(e->cgid);
+		e->cgid = v.cgid;
 		e->issue_ns = 0;
 		return;
 	}
-	v.cgid = bpf_get_current_cgroup_id();
-	v.issue_ns = 0;
 	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
 }
 
 static __always_inline void rq_issue(__u64 rq, __u32 idx)
 {
 	struct blk_slot *sl = slot_find(rq, idx);
-	struct inflight *e, v;
+	struct inflight *e = NULL, v;
 
-	if (!sl && !bpf_map_lookup_elem(&blk_inflight, &rq))
-		sl = slot_claim(rq, idx); /* issued directly, without an insert */
+	if (!sl) {
+		e = bpf_map_lookup_elem(&blk_inflight, &rq);
+		if (e && e->cgid) { /* in flight in the hash */
+			e->issue_ns = bpf_ktime_get_ns();
+			return;
+		}
+		/* issued directly, without an insert: a slot if one is free */
+		sl = slot_claim(rq, idx);
+	}
 	if (sl) {
 		if (!sl->cgid)
 			sl->cgid = bpf_get_current_cgroup_id();
 		sl->issue_ns = bpf_ktime_get_ns();
 		return;
 	}
-	e = bpf_map_lookup_elem(&blk_inflight, &rq);
-	if (e) {
-		if (!e->cgid) /* issued directly, without an insert */
-			e->cgid = bpf_get_current_cgroup_id();
-		e->issue_ns = bpf_ktime_get_ns();
-		return;
-	}
 	v.cgid = bpf_get_current_cgroup_id();
 	v.issue_ns = bpf_ktime_get_ns();
+	if (e) {
+		*e = v;
+		return;
+	}
 	bpf_map_update_elem(&blk_inflight, &rq, &v, BPF_ANY);
 }
 
@@ -227,8 +237,13 @@ static __always_inline void rq_complete(__u64 rq, __u32 idx, __u32 op, __u32 nr_
 	if (sl) {
 		cgid = sl->cgid;
 		issued = sl->issue_ns;
+		/*
+		 * Idle: this request's slot until another takes it.  Released
+		 * with an atomic, a full barrier: the loads above must not move
+		 * past it (a new owner's writes could be read otherwise).
+		 */
 		if (nr_bytes >= left)
-			sl->owner = rq; /* idle: this request's slot until another takes it */
+			__sync_val_compare_and_swap(&sl->owner, rq + BLK_BUSY, rq);
 	} else {
 		e = bpf_map_lookup_elem(&blk_inflight, &rq);
 		if (!e)
@@ -246,28 +261,23 @@ static __always_inline void rq_complete(__u64 rq, __u32 idx, __u32 op, __u32 nr_
 	if (!b)
 		return;
 	/*
-	 * Plain adds: only this program writes blk_cg, on this CPU's copy,
-	 * and the kernel never nests a tracing program over itself.
+	 * Atomic, though only this program writes blk_cg and this CPU's copy
+	 * is uncontended: kernels before the tracing-program recursion guard
+	 * (6.1) may nest a hardirq completion over a softirq one.
 	 */
-	if (op == REQ_OP_READ)
-		b->read_bytes += nr_bytes;
-	else
-		b->write_bytes += nr_bytes;
+	__sync_fetch_and_add(op == REQ_OP_READ ? &b->read_bytes : &b->write_bytes, nr_bytes);
 	if (nr_bytes < left)
 		return;
-	if (op == REQ_OP_READ)
-		b->read_ios += 1;
-	else
-		b->write_ios += 1;
+	__sync_fetch_and_add(op == REQ_OP_READ ? &b->read_ios : &b->write_ios, 1);
 	if (!issued)
 		return;
 	lat = bpf_ktime_get_ns() - issued;
 	k = hist_bucket(lat);
 	if (k >= HIST_BUCKETS)
 		return;
-	b->lat.bucket[k] += 1;
-	b->lat.count += 1;
-	b->lat.sum_ns += lat;
+	__sync_fetch_and_add(&b->lat.bucket[k], 1);
+	__sync_fetch_and_add(&b->lat.count, 1);
+	__sync_fetch_and_add(&b->lat.sum_ns, lat);
 }
 
 SEC("tp_btf/block_rq_insert")

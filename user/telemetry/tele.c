@@ -141,6 +141,11 @@ static bool want_prog(struct tele *t, const struct bpf_program *prog)
 	const char *tp = strchr(sec, '/') ? strchr(sec, '/') + 1 : sec;
 	bool btf = !t->force_raw && has_btf_tp(t, tp);
 
+	/* The block hooks share in-flight records: one flavour for all three. */
+	if (strncmp(tp, "block_rq_", 9) == 0)
+		btf = !t->force_raw && has_btf_tp(t, "block_rq_insert") &&
+		      has_btf_tp(t, "block_rq_issue") && has_btf_tp(t, "block_rq_complete");
+
 	if (strncmp(sec, "cgroup_skb/", 11) == 0)
 		return !t->no_net && t->cg_fd >= 0;
 	if (strcmp(sec, "perf_event") == 0)
