@@ -99,6 +99,8 @@ static int follow_loop(struct ctl_client *c, cJSON *args, enum cli_format fmt, d
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Ctrl-C while waiting for an answer ends the wait, not only the sleep. */
+	ctl_client_set_stop(c, &stop);
 	cJSON_DeleteItemFromObject(args, "limit");
 	cJSON_AddNumberToObject(args, "after", isfinite(after) ? after : 0);
 	while (!stop) {
@@ -106,7 +108,7 @@ static int follow_loop(struct ctl_client *c, cJSON *args, enum cli_format fmt, d
 		if (stop)
 			break;
 		if (fetch(c, args, fmt, true, &after) != CLI_OK)
-			return CLI_FAIL;
+			return stop ? CLI_OK : CLI_FAIL;
 		cJSON_ReplaceItemInObject(args, "after", cJSON_CreateNumber(after));
 	}
 	return CLI_OK;

@@ -79,7 +79,7 @@ static void print_explain(const cJSON *d)
 	if (cJSON_IsObject(cur))
 		print_decision("now: ", cur);
 	cJSON_ArrayForEach(it, d) {
-		if (!is_known(it->string)) {
+		if (it->string && !is_known(it->string)) {
 			cJSON *one = cJSON_CreateObject();
 
 			cJSON_AddItemReferenceToObject(one, it->string, (cJSON *)it);
@@ -119,7 +119,8 @@ int cmd_explain(int argc, char **argv)
 	cJSON_Delete(args);
 	if (rc != CLI_OK)
 		return rc;
-	if (fmt == CLI_JSON)
+	/* The layout is for an object; anything else (a newer daemon?) prints as it is. */
+	if (fmt == CLI_JSON || !cJSON_IsObject(data))
 		cli_print_json(data);
 	else
 		print_explain(data);

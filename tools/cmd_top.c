@@ -160,9 +160,11 @@ static int run_live(struct ctl_client *c, enum cli_format fmt, double interval)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Ctrl-C while waiting for an answer ends the wait, not only the sleep. */
+	ctl_client_set_stop(c, &stop);
 	while (!stop) {
 		if (cli_call(c, CTL_CMD_TOP, NULL, &data) != CLI_OK)
-			return CLI_FAIL;
+			return stop ? CLI_OK : CLI_FAIL;
 		if (fmt == CLI_JSON)
 			print_json_lines(data);
 		else

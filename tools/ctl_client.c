@@ -4,6 +4,7 @@
  */
 #include "ctl_client.h"
 #include "cli.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,6 +30,11 @@ int cli_call(struct ctl_client *c, const char *cmd, const cJSON *args, cJSON **d
 
 	if (rc == 0)
 		return CLI_OK;
+	/* The user asked to stop (the caller's signal flag): nothing went wrong. */
+	if (rc == -EINTR)
+		return CLI_FAIL;
+	/* The daemon's text may hold newlines or escapes: the error stays one line. */
+	cli_clean(err, err, sizeof(err));
 	/* A version mismatch names both sides already; others name the command. */
 	if (rc == -EPROTO)
 		fprintf(stderr, "presage: %s\n", err);
@@ -139,12 +145,18 @@ const char *cli_seconds(double s, char *buf, size_t len)
 	return buf;
 }
 
+/* Whole seconds a duration is shown in up to; beyond, days in exponent form. */
+#define DURATION_MAX_S 1e15
+
 const char *cli_duration(double s, char *buf, size_t len)
 {
-	long t = isfinite(s) && s > 0 ? (long)s : 0;
+	/* Range first: converting a value long cannot hold is undefined. */
+	long t = isfinite(s) && s > 0 && s < DURATION_MAX_S ? (long)s : 0;
 
 	if (!isfinite(s))
 		snprintf(buf, len, "-");
+	else if (s >= DURATION_MAX_S)
+		snprintf(buf, len, "%.3gd", s / 86400);
 	else if (t < 60)
 		snprintf(buf, len, "%lds", t);
 	else if (t < 3600)
@@ -158,23 +170,23 @@ const char *cli_duration(double s, char *buf, size_t len)
 
 const char *cli_time(double t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
 	struct tm tm;
+	time_t tt;
 
-	if (!isfinite(t) || !localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+	/* Range first: converting NaN or a value time_t cannot hold is undefined. */
+	if (!isfinite(t) || fabs(t) >= 0x1p62) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	tt = (time_t)t;
+	if (!localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
 		snprintf(buf, len, "-");
 	return buf;
 }
 
 const char *cli_clean(const char *s, char *buf, size_t len)
 {
-	size_t i;
-
-	for (i = 0; len && i < len - 1 && s[i]; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (len)
-		buf[i] = '\0';
-	return buf;
+	return log_clean(s, buf, len);
 }
 
 static void print_scalar(const cJSON *v)

@@ -98,6 +98,13 @@ static void test_unknown_keys(void **state)
 	expect_error("{\"services\": {\"web\": {\"mni\": 1}}}", "unknown key \"services.web.mni\"");
 	expect_error("{\"docker\": {\"host\": \"/s\", \"x\": {\"y\": 1}}}", "unknown key \"docker.x\"");
 	expect_error("{\"tick_seconds\": 1, \"tick_seconds\": 2}", "duplicate key \"tick_seconds\"");
+	/* One key spelt nested and dotted in one file is a duplicate too. */
+	expect_error("{\"docker\": {\"host\": \"/a\"}, \"docker.host\": \"/b\"}",
+		     "duplicate key \"docker.host\"");
+	expect_error("{\"services\": {\"web\": {\"min\": 1, \"min\": 2}}}",
+		     "duplicate key \"services.web.min\"");
+	/* A key holding a newline is reported on one line. */
+	expect_error("{\"a\\nb\": 1}", "unknown key \"a?b\"");
 }
 
 static void test_bounds(void **state)
@@ -125,6 +132,9 @@ static void test_types(void **state)
 	expect_error("{\"services\": []}", "\"services\" must be an object");
 	expect_error("[1, 2]", "must be a JSON object");
 	expect_error("{\"tick_seconds\": 1,\n \"x\": }", "invalid JSON at line 2");
+	/* A second object or a stray brace after the first is not ignored. */
+	expect_error("{\"tick_seconds\": 1}\n{\"tick_seconds\": 2}", "trailing data");
+	expect_error("{\"tick_seconds\": 1} }", "trailing data after the configuration object at line 1");
 }
 
 static void test_all_errors_reported(void **state)

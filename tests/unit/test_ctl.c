@@ -2,7 +2,9 @@
  * test_ctl.c - the control protocol: encode/decode round trips, version
  * mismatch reported both ways, malformed lines, the built-in commands on a
  * snapshot and the bus, handler registration, and a real server/client
- * exchange over a unix socket (mode 0600, oversized request, no daemon).
+ * exchange over a unix socket (mode 0600, oversized request, no daemon),
+ * backpressure on a client that pipelines and does not read, and the
+ * client's wait for an answer under signals (timeout kept, stop flag).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,13 +16,18 @@
 #include "ctl/ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void test_round_trip(void **state)
@@ -272,12 +279,282 @@ static void test_server_client(void **state)
 	rmdir(dir);
 }
 
+/* A temp directory and a socket path in it; the server is started on the path. */
+static void start_server(char *dir, char *path, size_t len)
+{
+	char err[256];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/presage.sock", dir);
+	assert_int_equal(ctl_server_start(path, err, sizeof(err)), 0);
+}
+
+static void stop_server(const char *dir)
+{
+	ctl_server_stop();
+	rmdir(dir);
+}
+
+static int connect_raw(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+#define PIPELINED   1000
+#define PIPE_CONTS  20   /* containers in the snapshot: a top answer is about 29 KiB */
+#define PIPE_REQ    1100 /* bytes of one request line at most (padded: more than a socket holds) */
+
+/*
+ * Request i of the pipeline: even ones "top" (big answers), odd ones an
+ * unknown command that the error names, so the order shows.  Padded with an
+ * ignored argument so the requests are more than the socket buffers hold.
+ */
+static size_t pipelined_request(int i, char *buf, size_t len)
+{
+	char pad[1001];
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	if (i % 2)
+		return (size_t)snprintf(buf, len, "{\"v\":1,\"cmd\":\"q%d\",\"args\":{\"pad\":\"%s\"}}\n",
+					i, pad);
+	return (size_t)snprintf(buf, len, "{\"v\":1,\"cmd\":\"top\",\"args\":{\"pad\":\"%s\"}}\n",
+				pad);
+}
+
+/* Check answer line i of the pipeline (without its '\n'). */
+static void check_pipelined_answer(int i, const char *line, size_t len)
+{
+	struct ctl_response resp;
+	char err[256], want[64];
+
+	assert_int_equal(ctl_response_parse(line, len, &resp, err, sizeof(err)), 0);
+	if (i % 2 == 0) {
+		assert_true(resp.ok);
+		assert_int_equal(cJSON_GetArraySize(resp.data), PIPE_CONTS);
+	} else {
+		snprintf(want, sizeof(want), "command \"q%d\" is not available", i);
+		assert_false(resp.ok);
+		if (!strstr(resp.error, want))
+			fail_msg("answer %d is \"%s\"", i, resp.error);
+	}
+	ctl_response_free(&resp);
+}
+
+/* Send what the socket takes of the requests from *sent on, without blocking. */
+static void send_some(int fd, char *reqs, size_t total, size_t *sent)
+{
+	while (*sent < total) {
+		ssize_t w = send(fd, reqs + *sent, total - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w <= 0)
+			break;
+		*sent += (size_t)w;
+	}
+}
+
+/*
+ * Read every answer (still sending the requests the socket would not take,
+ * then shutting down the sending side when half_close), checking each in
+ * order; returns the number of answers.
+ */
+static int read_answers(int fd, char *reqs, size_t total, size_t *sent, bool half_close)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap), *line, *nl;
+	int got = 0;
+
+	while (got < PIPELINED) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (*sent < total ? POLLOUT : 0) };
+		ssize_t r;
+
+		assert_int_equal(poll(&p, 1, 4000), 1);
+		if (p.revents & POLLOUT) {
+			send_some(fd, reqs, total, sent);
+			if (*sent == total && half_close)
+				shutdown(fd, SHUT_WR);
+		}
+		if (!(p.revents & POLLIN))
+			continue;
+		if (cap - len < 65536)
+			buf = realloc(buf, cap *= 2);
+		r = read(fd, buf + len, cap - len);
+		assert_true(r > 0);
+		len += (size_t)r;
+		for (line = buf; (nl = memchr(line, '\n', len - (size_t)(line - buf))); line = nl + 1)
+			check_pipelined_answer(got++, line, (size_t)(nl - line));
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+	}
+	free(buf);
+	return got;
+}
+
+/*
+ * A client that pipelines a thousand requests with big answers and reads
+ * nothing: the daemon stops taking its requests once it owes about
+ * CTL_OUT_HIGH_WATER bytes instead of buffering every answer (14 MiB here),
+ * then answers them all, in order, as the client reads.
+ */
+static void test_server_backpressure(void **state)
+{
+	char dir[] = "/tmp/presage-test-ctl-XXXXXX", path[128];
+	struct snapshot *snap = snapshot_new(PIPE_CONTS);
+	size_t total = 0, sent = 0;
+	char *reqs = malloc(PIPELINED * PIPE_REQ);
+	struct timespec settle = { 0, 300000000 };
+	int fd;
+
+	for (int i = 0; i < PIPE_CONTS; i++) {
+		snprintf(snap->c[i].id, SNAP_ID_LEN, "%064d", i);
+		snprintf(snap->c[i].name, SNAP_NAME_LEN, "container-%d", i);
+	}
+	snapshot_publish(snap);
+	for (int i = 0; i < PIPELINED; i++)
+		total += pipelined_request(i, reqs + total, PIPE_REQ);
+	start_server(dir, path, sizeof(path));
+	fd = connect_raw(path);
+	send_some(fd, reqs, total, &sent);
+	/* Let the server take what it will; a second push finds the socket full. */
+	nanosleep(&settle, NULL);
+	send_some(fd, reqs, total, &sent);
+	nanosleep(&settle, NULL);
+	if (ctl_server_out_peak() > 4 * CTL_OUT_HIGH_WATER)
+		fail_msg("the server buffered %zu bytes of answers", ctl_server_out_peak());
+	assert_true(sent < total); /* the daemon stopped reading */
+	assert_int_equal(read_answers(fd, reqs, total, &sent, false), PIPELINED);
+	assert_true(ctl_server_out_peak() <= 4 * CTL_OUT_HIGH_WATER);
+
+	/* A client that sends everything, then half-closes, gets every answer, then EOF. */
+	close(fd);
+	fd = connect_raw(path);
+	sent = 0;
+	send_some(fd, reqs, total, &sent);
+	assert_int_equal(read_answers(fd, reqs, total, &sent, true), PIPELINED);
+	assert_int_equal(poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 4000), 1);
+	assert_int_equal(read(fd, &(char){ 0 }, 1), 0);
+	close(fd);
+	stop_server(dir);
+	snapshot_publish(NULL);
+	free(reqs);
+}
+
+static volatile sig_atomic_t stop_flag;
+static bool set_stop_flag;
+
+static void on_usr1(int sig)
+{
+	if (set_stop_flag)
+		stop_flag = 1;
+}
+
+/* A handler that answers late, holding the control thread (the client's wait matters). */
+static int slow_handler(const cJSON *args, cJSON **data, char *err, size_t errlen, void *ctx)
+{
+	struct timespec ts = { 1, 0 };
+
+	nanosleep(&ts, NULL);
+	*data = NULL;
+	return 0;
+}
+
+/* Signal the test's thread 100 ms after being started. */
+static void *kick(void *arg)
+{
+	struct timespec ts = { 0, 100000000 };
+
+	nanosleep(&ts, NULL);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One call of "slow" with a signal 100 ms into its wait; its rc, *ms its duration. */
+static int call_kicked(struct ctl_client *c, int timeout_ms, int64_t *ms, char *err, size_t len)
+{
+	pthread_t self = pthread_self(), kicker;
+	int64_t t0 = ms_now();
+	cJSON *d = NULL;
+	int rc;
+
+	assert_int_equal(pthread_create(&kicker, NULL, kick, &self), 0);
+	rc = ctl_client_call(c, "slow", NULL, timeout_ms, &d, err, len);
+	*ms = ms_now() - t0;
+	pthread_join(kicker, NULL);
+	cJSON_Delete(d);
+	return rc;
+}
+
+/*
+ * A signal during the wait for an answer (SA_RESTART, as signal() installs
+ * handlers) must neither turn the wait into a blocking read that outlives
+ * the timeout nor be ignored when the caller's stop flag is set.
+ */
+static void test_client_signals(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART }, old;
+	char dir[] = "/tmp/presage-test-ctl-XXXXXX", path[128], err[256];
+	struct ctl_client *c;
+	int64_t ms;
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(ctl_register("slow", slow_handler, NULL), 0);
+	start_server(dir, path, sizeof(path));
+
+	c = ctl_client_connect(path, err, sizeof(err));
+	assert_non_null(c);
+	set_stop_flag = false;
+	assert_int_equal(call_kicked(c, 300, &ms, err, sizeof(err)), -ETIMEDOUT);
+	assert_true(ms < 800); /* the answer comes after 1 s */
+	assert_non_null(strstr(err, "did not answer within 300 ms"));
+	ctl_client_free(c);
+
+	c = ctl_client_connect(path, err, sizeof(err));
+	assert_non_null(c);
+	stop_flag = 0;
+	set_stop_flag = true;
+	ctl_client_set_stop(c, &stop_flag);
+	assert_int_equal(call_kicked(c, 5000, &ms, err, sizeof(err)), -EINTR);
+	assert_true(ms < 800);
+	assert_non_null(strstr(err, "interrupted"));
+	ctl_client_free(c);
+
+	stop_server(dir);
+	ctl_unregister("slow");
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* After a failed assertion too: the next test starts its own server. */
+static int server_teardown(void **state)
+{
+	ctl_server_stop();
+	ctl_unregister("slow");
+	signal(SIGUSR1, SIG_DFL);
+	snapshot_publish(NULL);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_malformed),    cmocka_unit_test(test_builtins),
 		cmocka_unit_test(test_registration), cmocka_unit_test(test_server_client),
+		cmocka_unit_test_teardown(test_server_backpressure, server_teardown),
+		cmocka_unit_test_teardown(test_client_signals, server_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * test_prom.c - the Prometheus exposition and endpoint: label escaping and
  * UTF-8 repair, value spelling, every per-container family, histograms,
  * collectors, routes, and real HTTP exchanges through libmicrohttpd over a
- * socketpair (404, 405, oversized headers).
+ * socketpair (404, 405, oversized headers); the listen address parser, and
+ * that the listening socket handed to libmicrohttpd is closed once, by it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,13 +14,33 @@
 #include "export/prom.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+static int bad_closes;
+
+/*
+ * close() of a descriptor that is not open, counted: the executable's close()
+ * wins over libc's (and ASan's) for every caller, libmicrohttpd included.  A
+ * second close of one socket is harmless only until another thread reuses
+ * the number, so a test cannot see it any other way.
+ */
+int close(int fd)
+{
+	long rc = syscall(SYS_close, fd);
+
+	if (rc < 0 && errno == EBADF)
+		__atomic_fetch_add(&bad_closes, 1, __ATOMIC_RELAXED);
+	return (int)rc;
+}
 
 static void test_escaping(void **state)
 {
@@ -205,12 +226,79 @@ static void test_listen_errors(void **state)
 	prom_http_free(a);
 }
 
+static void test_listen_parse(void **state)
+{
+	static const struct {
+		const char *addr, *host;
+		unsigned int port;
+	} good[] = {
+		{ "127.0.0.1:9560", "127.0.0.1", 9560 }, { "[::1]:80", "::1", 80 },
+		{ "localhost:65535", "localhost", 65535 }, { "0.0.0.0:0", "0.0.0.0", 0 },
+		{ "[fe80::1%lo]:1", "fe80::1%lo", 1 },
+	};
+	static const char *const bad[] = {
+		"nonsense", ":80", "[]:80", "127.0.0.1:+80", "127.0.0.1: 80", "x: 80", " x:80",
+		"127.0.0.1:", "::1:80", "[::1:80", "::1]:80", "[a]b]:80", "a b:80", "127.0.0.1:65536",
+		"127.0.0.1:0x50", "127.0.0.1:-1", "127.0.0.1:99999999999999999999999", "a\n:80",
+	};
+	char host[128], why[96];
+	unsigned int port;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (prom_parse_listen(good[i].addr, host, sizeof(host), &port, why, sizeof(why)))
+			fail_msg("\"%s\" refused: %s", good[i].addr, why);
+		assert_string_equal(host, good[i].host);
+		assert_int_equal(port, good[i].port);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (prom_parse_listen(bad[i], host, sizeof(host), &port, why, sizeof(why)) != -EINVAL)
+			fail_msg("\"%s\" accepted as %s port %u", bad[i], host, port);
+		assert_true(why[0]);
+	}
+	assert_int_equal(prom_parse_listen("abcdef:1", host, 4, &port, why, sizeof(why)), -EINVAL);
+}
+
+/*
+ * The listening socket is libmicrohttpd's once handed over: it closes it in
+ * MHD_stop_daemon and when it fails to start late (here: no descriptor left
+ * for its epoll), and presage must not close it a second time.
+ */
+static void test_listen_socket_owner(void **state)
+{
+	struct rlimit old, lim;
+	struct prom_http *h;
+	char err[256];
+	int lowest;
+
+	bad_closes = 0;
+	h = prom_http_new("127.0.0.1:0", err, sizeof(err));
+	assert_non_null(h);
+	prom_http_free(h);
+	assert_int_equal(bad_closes, 0);
+
+	lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)lowest + 1; /* room for the listening socket only */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	h = prom_http_new("127.0.0.1:0", err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_null(h);
+	assert_non_null(strstr(err, "failed to start the metrics endpoint on 127.0.0.1:0"));
+	assert_int_equal(bad_closes, 0);
+	assert_int_equal(fcntl(lowest, F_GETFD), -1); /* closed, not leaked */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escaping),   cmocka_unit_test(test_values),
 		cmocka_unit_test(test_render),     cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_http),       cmocka_unit_test(test_listen_errors),
+		cmocka_unit_test(test_listen_parse), cmocka_unit_test(test_listen_socket_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

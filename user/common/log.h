@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -24,6 +25,13 @@ void log_set_ident(const char *ident);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+
+/*
+ * Copy s into buf (cut to len - 1 bytes) with control characters as '?', so
+ * text from outside (JSON keys, container names, a daemon's error) stays one
+ * printable line.  buf may be s.  Returns buf.
+ */
+char *log_clean(const char *s, char *buf, size_t len);
 
 /* Route libbpf's print callback through log_msg (warnings as LOG_WARN). */
 void log_route_libbpf(void);

@@ -37,6 +37,7 @@ static void errf(struct errs *e, const char *fmt, ...) __attribute__((format(pri
 static void errf(struct errs *e, const char *fmt, ...)
 {
 	va_list ap;
+	size_t start;
 	int w;
 
 	e->n++;
@@ -44,12 +45,15 @@ static void errf(struct errs *e, const char *fmt, ...)
 		return;
 	if (e->used)
 		e->buf[e->used++] = '\n';
+	start = e->used;
 	va_start(ap, fmt);
 	w = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
 	va_end(ap);
 	if (w > 0)
 		e->used += (size_t)w < e->len - e->used ? (size_t)w : e->len - e->used - 1;
 	e->buf[e->used] = '\0';
+	/* Keys and values may hold newlines or escapes: each problem stays one line. */
+	log_clean(e->buf + start, e->buf + start, e->len - start);
 }
 
 static struct {
@@ -327,10 +331,12 @@ static void parse_services(const cJSON *obj, struct presage_config *c, struct er
 /*
  * Set every member of obj from table tab.  disp is the JSON path shown in
  * messages, rel the path the table rows are named by (they differ under
- * services.<name>).
+ * services.<name>).  seen[i] marks row i set: a key may be spelt nested
+ * ({"docker":{"host":..}}) or dotted ("docker.host"), and both spellings of
+ * one key in a file are a duplicate like two equal names in one object.
  */
 static void walk(const cJSON *obj, const char *disp, const char *rel, const struct cfg_key *tab,
-		 size_t ntab, void *base, struct errs *e)
+		 size_t ntab, void *base, bool *seen, struct errs *e)
 {
 	char dpath[512], rpath[512];
 	const cJSON *it;
@@ -344,21 +350,35 @@ static void walk(const cJSON *obj, const char *disp, const char *rel, const stru
 		snprintf(rpath, sizeof(rpath), "%s%s%s", rel, *rel ? "." : "", it->string);
 		const struct cfg_key *k = find_key(tab, ntab, rpath);
 
-		if (is_duplicate(obj, it))
+		if (is_duplicate(obj, it) || (k && seen[k - tab]))
 			errf(e, "duplicate key \"%s\"", dpath);
 		else if (k)
-			set_json(k, base, it, dpath, e);
+			seen[k - tab] = true, set_json(k, base, it, dpath, e);
 		else if (tab == cfg_root_keys && !strcmp(rpath, "services"))
 			cJSON_IsObject(it) ? parse_services(it, base, e)
 					   : errf(e, "\"services\" must be an object, got %s",
 						  json_type_name(it));
 		else if (is_group(tab, ntab, rpath) && cJSON_IsObject(it))
-			walk(it, dpath, rpath, tab, ntab, base, e);
+			walk(it, dpath, rpath, tab, ntab, base, seen, e);
 		else if (is_group(tab, ntab, rpath))
 			errf(e, "\"%s\" must be an object, got %s", dpath, json_type_name(it));
 		else
 			errf(e, "unknown key \"%s\"", dpath);
 	}
+}
+
+/* walk() over a whole table's object, with its own record of the keys set. */
+static void walk_table(const cJSON *obj, const char *disp, const struct cfg_key *tab, size_t ntab,
+		       void *base, struct errs *e)
+{
+	bool *seen = calloc(ntab, sizeof(*seen));
+
+	if (!seen) {
+		e->nomem = true;
+		return;
+	}
+	walk(obj, disp, "", tab, ntab, base, seen, e);
+	free(seen);
 }
 
 static int apply_defaults(const struct cfg_key *tab, size_t n, void *base, struct errs *e)
@@ -428,7 +448,7 @@ static void parse_services(const cJSON *obj, struct presage_config *c, struct er
 		snprintf(s->name, sizeof(s->name), "%s", it->string);
 		c->n_services = ++i;
 		apply_defaults(cfg_service_keys, cfg_service_key_count, s, e);
-		walk(it, disp, "", cfg_service_keys, cfg_service_key_count, s, e);
+		walk_table(it, disp, cfg_service_keys, cfg_service_key_count, s, e);
 		check_service(s, disp, e);
 	}
 }
@@ -496,6 +516,21 @@ static void where(const char *text, size_t off, int *line, int *col)
 	}
 }
 
+/*
+ * True when anything but JSON whitespace follows the value that ends at *end;
+ * *end is moved to it.  The parser stops after one value by itself, and a
+ * second object or a stray brace after it must not be silently ignored.
+ */
+static bool trailing(const char *text, size_t len, const char **end)
+{
+	const char *p = *end;
+
+	while (p < text + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	*end = p;
+	return p < text + len;
+}
+
 struct presage_config *cfg_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct errs e = { .buf = err, .len = errlen };
@@ -507,13 +542,16 @@ struct presage_config *cfg_parse(const char *text, size_t len, char *err, size_t
 	if (err && errlen)
 		err[0] = '\0';
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (!root || !cJSON_IsObject(root)) {
+	if (!root || !cJSON_IsObject(root) || trailing(text, len, &end)) {
 		where(text, end && end >= text && end <= text + len ? (size_t)(end - text) : 0, &line,
 		      &col);
-		if (root)
+		if (!root)
+			errf(&e, "invalid JSON at line %d column %d", line, col);
+		else if (!cJSON_IsObject(root))
 			errf(&e, "the configuration must be a JSON object");
 		else
-			errf(&e, "invalid JSON at line %d column %d", line, col);
+			errf(&e, "trailing data after the configuration object at line %d column %d",
+			     line, col);
 		cJSON_Delete(root);
 		errno = EINVAL;
 		return NULL;
@@ -523,7 +561,7 @@ struct presage_config *cfg_parse(const char *text, size_t len, char *err, size_t
 		cJSON_Delete(root);
 		return NULL;
 	}
-	walk(root, "", "", cfg_root_keys, cfg_root_key_count, c, &e);
+	walk_table(root, "", cfg_root_keys, cfg_root_key_count, c, &e);
 	cJSON_Delete(root);
 	check_cross(c, &e);
 	if (e.n || e.nomem) {

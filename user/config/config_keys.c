@@ -6,6 +6,7 @@
  */
 #include "config/config_keys.h"
 #include "common/log.h"
+#include "export/prom.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +22,19 @@ static const char *const models[] = { "snaive", "ewma", "holt_winters", "arima",
 static const char *const policies[] = { "reactive", "predictive", "rl", NULL };
 static const char *const svc_policies[] = { "", "reactive", "predictive", "rl", "none", NULL };
 
-/* ADDR:PORT with a non-empty host (IPv6 in brackets) and a port in 1..65535. */
+/*
+ * ADDR:PORT as the metrics endpoint parses it at start-up (one parser, so a
+ * file that passes `presage config check` also starts), and a fixed port: 0
+ * (any free port) would leave Prometheus nothing to scrape.
+ */
 static int check_listen(const char *s, char *why, size_t len)
 {
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
+	char host[CFG_NAME_LEN];
+	unsigned int port;
 
-	if (!colon || colon == s) {
-		snprintf(why, len, "expected ADDR:PORT");
+	if (prom_parse_listen(s, host, sizeof(host), &port, why, len) < 0)
 		return -1;
-	}
-	if (s[0] == '[' && colon[-1] != ']') {
-		snprintf(why, len, "an IPv6 address must be in brackets, e.g. [::1]:9560");
-		return -1;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535) {
+	if (port == 0) {
 		snprintf(why, len, "port must be a number in 1..65535");
 		return -1;
 	}

@@ -118,7 +118,17 @@ void *state_read_file(const char *path, size_t max, size_t *len)
 		errno = ENOMEM;
 		return NULL;
 	}
+	errno = 0;
 	n = fread(buf, 1, max + 1, f);
+	/* A read error (a directory, EIO) is not a short file: report it as itself. */
+	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+
+		fclose(f);
+		free(buf);
+		errno = e;
+		return NULL;
+	}
 	fclose(f);
 	if (n > max) {
 		free(buf);

@@ -23,7 +23,11 @@ int state_dir_init(const char *dir);
  */
 int state_write_atomic(const char *path, const void *buf, size_t len);
 
-/* Read a whole file (at most max bytes) into a malloc'd buffer; NULL + errno. */
+/*
+ * Read a whole file (at most max bytes) into a malloc'd, NUL-terminated
+ * buffer; NULL + errno (EFBIG when over max, else the open or read error,
+ * e.g. EISDIR).
+ */
 void *state_read_file(const char *path, size_t max, size_t *len);
 
 /*

@@ -17,6 +17,7 @@
 #include "presage/ctl_proto.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -96,6 +97,12 @@ const struct cont_snap *ctl_find_container(const struct snapshot *s, const cJSON
 /* ---- server (daemon) -------------------------------------------------------- */
 
 /*
+ * Answer bytes a connection may owe before its next pipelined requests wait
+ * (unread and undispatched) for the client to read; one answer may exceed it.
+ */
+#define CTL_OUT_HIGH_WATER (1024 * 1024)
+
+/*
  * Listen on path (parent directory created 0755 if missing, socket 0600; a
  * stale socket is replaced, a live one is -EADDRINUSE) and serve requests
  * on a thread of its own.  0 or -errno with a one-line reason in err.
@@ -103,6 +110,8 @@ const struct cont_snap *ctl_find_container(const struct snapshot *s, const cJSON
 int ctl_server_start(const char *path, char *err, size_t errlen);
 /* Stop the thread, close every connection and remove the socket. */
 void ctl_server_stop(void);
+/* The largest output buffer any connection held since ctl_server_start (bytes; for tests). */
+size_t ctl_server_out_peak(void);
 
 /* ---- client (CLI) ------------------------------------------------------------ */
 
@@ -116,10 +125,18 @@ struct ctl_client *ctl_client_connect(const char *path, char *err, size_t errlen
 void ctl_client_free(struct ctl_client *c);
 
 /*
+ * Let a signal cut a call short: when a signal interrupts the wait for an
+ * answer and *stop (the caller's handler flag) is set, ctl_client_call
+ * returns -EINTR.  Without a flag (the default) signals never end a call
+ * before its timeout.
+ */
+void ctl_client_set_stop(struct ctl_client *c, volatile sig_atomic_t *stop);
+
+/*
  * One request/response exchange (timeout_ms for the answer, 0 = 30 s).
  * 0 with *data (caller frees with cJSON_Delete; may be NULL), or -errno with
- * err: the daemon's error, a protocol mismatch, a timeout or a lost
- * connection.
+ * err: the daemon's error, a protocol mismatch, a timeout (-ETIMEDOUT), a
+ * stop flag set by a signal (-EINTR) or a lost connection.
  */
 int ctl_client_call(struct ctl_client *c, const char *cmd, const cJSON *args, int timeout_ms,
 		    cJSON **data, char *err, size_t errlen);

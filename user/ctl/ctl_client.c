@@ -20,6 +20,7 @@ struct ctl_client {
 	char path[108];
 	char *buf;      /* bytes read past the last response line */
 	size_t len, cap;
+	volatile sig_atomic_t *stop; /* the caller's signal flag, or NULL */
 };
 
 /* strerror with a lowercase first letter, as every presage message is. */
@@ -62,6 +63,11 @@ struct ctl_client *ctl_client_connect(const char *path, char *err, size_t errlen
 	return c;
 }
 
+void ctl_client_set_stop(struct ctl_client *c, volatile sig_atomic_t *stop)
+{
+	c->stop = stop;
+}
+
 void ctl_client_free(struct ctl_client *c)
 {
 	if (!c)
@@ -102,6 +108,43 @@ static int send_all(struct ctl_client *c, const char *line, char *err, size_t er
 	return 0;
 }
 
+/*
+ * Wait until c->fd is readable or the deadline passes: 1, or -errno with err.
+ * A signal only ends the wait when it set the caller's stop flag; otherwise
+ * the wait resumes with the time that is left, so the timeout holds.
+ */
+static int wait_readable(struct ctl_client *c, int64_t deadline, int timeout_ms, char *err,
+			 size_t errlen)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	char why[128];
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if (c->stop && *c->stop) {
+			snprintf(err, errlen, "interrupted while waiting for presaged at %s", c->path);
+			return -EINTR;
+		}
+		left = deadline - now_ms();
+		n = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (n > 0)
+			return 1;
+		if (n == 0) {
+			snprintf(err, errlen, "presaged at %s did not answer within %d ms", c->path,
+				 timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (errno != EINTR) {
+			int e = errno;
+
+			snprintf(err, errlen, "failed to wait for presaged at %s: %s", c->path,
+				 reason(e, why, sizeof(why)));
+			return -e;
+		}
+	}
+}
+
 /* Read until a '\n' is buffered; its offset, or -errno with err. */
 static ssize_t read_line(struct ctl_client *c, int timeout_ms, char *err, size_t errlen)
 {
@@ -109,20 +152,18 @@ static ssize_t read_line(struct ctl_client *c, int timeout_ms, char *err, size_t
 	char *nl;
 
 	while (!(nl = c->buf ? memchr(c->buf, '\n', c->len) : NULL)) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
 		ssize_t r;
+		int rc;
 
 		if (c->len >= CTL_MAX_RESPONSE) {
 			snprintf(err, errlen, "response from presaged larger than %d bytes",
 				 CTL_MAX_RESPONSE);
 			return -EMSGSIZE;
 		}
-		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-			snprintf(err, errlen, "presaged at %s did not answer within %d ms", c->path,
-				 timeout_ms);
-			return -ETIMEDOUT;
-		}
+		/* Read only what poll promised: a blocking read would outlive the timeout. */
+		rc = wait_readable(c, deadline, timeout_ms, err, errlen);
+		if (rc < 0)
+			return rc;
 		if (c->cap - c->len < 65536) {
 			size_t cap = c->cap ? c->cap * 2 : 131072;
 			char *nb = realloc(c->buf, cap);

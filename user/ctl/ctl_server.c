@@ -9,6 +9,12 @@
  * CTL_IO_TIMEOUT_MS, or stays idle for CTL_IDLE_TIMEOUT_MS, is dropped.  So
  * no client can hold the thread, and handlers only read snapshots and the
  * bus, so nothing here can hold the telemetry thread.
+ *
+ * Pipelined requests are answered in order, but only while the answers a
+ * connection owes stay under CTL_OUT_HIGH_WATER: past it the connection is
+ * neither read nor dispatched until its client reads, so a client that
+ * pipelines and never reads costs a bounded amount of memory (the rest of
+ * its requests wait in the socket).
  */
 #include "ctl/ctl.h"
 #include "common/log.h"
@@ -31,10 +37,11 @@ struct conn {
 	int fd;
 	char *in;         /* partial request bytes */
 	size_t in_len;
-	char *out;        /* response bytes not yet written */
-	size_t out_len, out_off;
+	char *out;        /* response bytes; out[out_off..out_len) not yet written */
+	size_t out_len, out_off, out_cap;
 	int64_t last_ms;  /* last progress either way */
-	bool closing;     /* close once out is flushed */
+	bool eof;         /* the client sent its last byte: answer what is buffered */
+	bool closing;     /* answer nothing more, close once out is flushed */
 };
 
 static struct {
@@ -43,6 +50,7 @@ static struct {
 	int listen_fd, wake_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct conn conns[CTL_MAX_CLIENTS];
+	size_t out_peak; /* largest output buffer so far; atomic, read by ctl_server_out_peak */
 } srv = { .listen_fd = -1, .wake_fd = -1 };
 
 static int64_t now_ms(void)
@@ -63,36 +71,82 @@ static void conn_close(struct conn *c)
 	c->fd = -1;
 }
 
+/* Answer bytes queued and not yet written. */
+static size_t conn_pending(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* True when the connection owes enough that its next requests must wait. */
+static bool conn_held(const struct conn *c)
+{
+	return conn_pending(c) >= CTL_OUT_HIGH_WATER;
+}
+
+/* True when more request bytes should be read from the client. */
+static bool conn_wants_read(const struct conn *c)
+{
+	return !c->closing && !c->eof && !conn_held(c);
+}
+
+/* Make room for n more output bytes: reuse what was written, else grow by doubling. */
+static int conn_reserve(struct conn *c, size_t n)
+{
+	size_t cap = c->out_cap ? c->out_cap : 4096;
+	char *nb;
+
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, conn_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + n <= c->out_cap)
+		return 0;
+	while (cap < c->out_len + n)
+		cap *= 2;
+	nb = realloc(c->out, cap);
+	if (!nb)
+		return -ENOMEM;
+	c->out = nb;
+	c->out_cap = cap;
+	if (cap > __atomic_load_n(&srv.out_peak, __ATOMIC_RELAXED))
+		__atomic_store_n(&srv.out_peak, cap, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Queue a response line (takes ownership of line; NULL = out of memory). */
 static void conn_queue(struct conn *c, char *line)
 {
 	size_t n;
-	char *nb;
 
 	if (!line) {
 		c->closing = true;
 		return;
 	}
 	n = strlen(line);
-	nb = realloc(c->out, c->out_len + n);
-	if (!nb) {
+	if (conn_reserve(c, n) < 0) {
 		free(line);
 		c->closing = true;
 		return;
 	}
-	memcpy(nb + c->out_len, line, n);
-	c->out = nb;
+	memcpy(c->out + c->out_len, line, n);
 	c->out_len += n;
 	free(line);
 }
 
-/* Answer every complete line in the input buffer; keep the partial tail. */
+/*
+ * Answer the complete lines in the input buffer, in order, until the
+ * connection owes CTL_OUT_HIGH_WATER bytes; the rest stay buffered until
+ * conn_write drains the answers and calls this again.  Keeps the partial tail.
+ */
 static void conn_requests(struct conn *c)
 {
 	char *start = c->in, *nl;
 	size_t left = c->in_len;
 
-	while (!c->closing && (nl = memchr(start, '\n', left))) {
+	if (!c->in)
+		return;
+	while (!c->closing && !conn_held(c) && (nl = memchr(start, '\n', left))) {
 		size_t len = (size_t)(nl - start);
 
 		if (len)
@@ -102,15 +156,22 @@ static void conn_requests(struct conn *c)
 	}
 	memmove(c->in, start, left);
 	c->in_len = left;
+	/* Held back: complete lines may remain, so the tail is not known yet. */
+	if (c->closing || conn_held(c))
+		return;
 	if (left > CTL_MAX_REQUEST) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "request larger than %d bytes", CTL_MAX_REQUEST);
 		conn_queue(c, ctl_response_error(msg));
 		c->closing = true;
+	} else if (c->eof) {
+		/* Every request the client sent is answered; a partial last line never will be. */
+		c->closing = true;
 	}
 }
 
+/* Called only when conn_wants_read: the input buffer then holds at most a partial line. */
 static void conn_read(struct conn *c)
 {
 	ssize_t r;
@@ -128,9 +189,10 @@ static void conn_read(struct conn *c)
 		return;
 	}
 	if (r == 0) {
-		/* The client finished sending: flush what it is owed, then close. */
-		c->closing = true;
-		if (!c->out_len)
+		/* The client finished sending: answer and flush what it is owed, then close. */
+		c->eof = true;
+		conn_requests(c);
+		if (c->closing && !c->out_len)
 			conn_close(c);
 		return;
 	}
@@ -143,7 +205,7 @@ static void conn_read(struct conn *c)
 
 static void conn_write(struct conn *c)
 {
-	ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	ssize_t w = send(c->fd, c->out + c->out_off, conn_pending(c), MSG_NOSIGNAL);
 
 	if (w < 0 && errno != EAGAIN && errno != EINTR) {
 		conn_close(c);
@@ -156,10 +218,13 @@ static void conn_write(struct conn *c)
 	if (c->out_off == c->out_len) {
 		free(c->out);
 		c->out = NULL;
-		c->out_len = c->out_off = 0;
-		if (c->closing)
-			conn_close(c);
+		c->out_len = c->out_off = c->out_cap = 0;
 	}
+	/* The client is reading again: answer the requests that were held back. */
+	if (!conn_held(c))
+		conn_requests(c);
+	if (c->closing && !c->out_len)
+		conn_close(c);
 }
 
 static void conn_accept(void)
@@ -219,7 +284,7 @@ static void *serve(void *arg)
 			if (c->fd < 0)
 				continue;
 			pfd[n] = (struct pollfd){ .fd = c->fd };
-			pfd[n].events = (c->closing ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0);
+			pfd[n].events = (conn_wants_read(c) ? POLLIN : 0) | (c->out_len ? POLLOUT : 0);
 			idx[n++] = i;
 		}
 		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
@@ -233,12 +298,13 @@ static void *serve(void *arg)
 		for (int k = 2; k < n; k++) {
 			struct conn *c = &srv.conns[idx[k]];
 
-			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) && conn_wants_read(c))
 				conn_read(c);
-			if (c->fd >= 0 && c->out_len && (pfd[k].revents & POLLOUT))
-				conn_write(c);
-			/* A response queued by this read: try to send it right away. */
-			else if (c->fd >= 0 && c->out_len)
+			/* Gone while not read from: the write below fails, or nothing is owed. */
+			else if ((pfd[k].revents & (POLLHUP | POLLERR)) && !c->out_len)
+				conn_close(c);
+			/* Also right after a read: its answers usually fit the socket at once. */
+			if (c->fd >= 0 && c->out_len)
 				conn_write(c);
 		}
 		conn_timeouts();
@@ -332,6 +398,7 @@ int ctl_server_start(const char *path, char *err, size_t errlen)
 		return -EALREADY;
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
 		srv.conns[i].fd = -1;
+	__atomic_store_n(&srv.out_peak, 0, __ATOMIC_RELAXED);
 	srv.listen_fd = open_socket(path, err, errlen);
 	if (srv.listen_fd < 0)
 		return srv.listen_fd;
@@ -368,4 +435,9 @@ void ctl_server_stop(void)
 	unlink(srv.path);
 	srv.listen_fd = srv.wake_fd = -1;
 	srv.running = false;
+}
+
+size_t ctl_server_out_peak(void)
+{
+	return __atomic_load_n(&srv.out_peak, __ATOMIC_RELAXED);
 }

@@ -89,6 +89,8 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 	int m = cJSON_IsString(jm) ? series_metric_by_name(jm->valuestring) : SM_CPU_CORES;
 	struct snapshot *s = snapshot_acquire();
 	struct insight *ins = engine_insight_acquire();
+	/* Our own reference: the engine thread drops engine.cfg on a reload at any time. */
+	struct presage_config *cfg = cfg_acquire();
 	const struct ginsight *g = m < 0 ? NULL : find_group(ins, s, args, err, errlen);
 	cJSON *o = NULL, *pts;
 	int h;
@@ -108,7 +110,7 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 		cJSON_AddStringToObject(o, "group", g->key);
 		cJSON_AddStringToObject(o, "metric", series_metric_names[m]);
 		cJSON_AddNumberToObject(o, "step_seconds", ins->step_s);
-		cJSON_AddNumberToObject(o, "coverage", engine.cfg ? engine.cfg->engine.coverage : 0.9);
+		cJSON_AddNumberToObject(o, "coverage", cfg ? cfg->engine.coverage : 0.9);
 		add_num(o, "last", g->last[m]);
 		cJSON_AddNumberToObject(o, "origin", g->origin);
 		pts = cJSON_AddArrayToObject(o, "points");
@@ -123,6 +125,7 @@ static int h_forecast(const cJSON *args, cJSON **data, char *err, size_t errlen,
 		}
 		add_num(o, "anomaly_score", g->anomaly[m]);
 	}
+	cfg_release(cfg);
 	engine_insight_release(ins);
 	snapshot_release(s);
 	*data = o;
@@ -227,22 +230,61 @@ static void top_fields(cJSON *o, const struct snapshot *s, const struct cont_sna
 static const int prom_fc_metrics[] = { SM_CPU_CORES, SM_MEMORY_BYTES, SM_REQUESTS_PER_SEC };
 #define N_FC_METRICS (sizeof(prom_fc_metrics) / sizeof(prom_fc_metrics[0]))
 
+/* The horizon_seconds label value of horizon k. */
+static void horizon_label(const struct ginsight *g, int k, char *buf, size_t len)
+{
+	snprintf(buf, len, "%g", g->horizon_s[k]);
+}
+
+/*
+ * The horizons of g to export, as indexes into horizon_s, ascending and each
+ * label once; their count.  The engine keeps {1 step, 5 steps, lead} by
+ * position (the scaling code reads the lead last), so a lead of at most one
+ * step or of five steps repeats one, and a lead under five steps comes last
+ * though shorter: the same series twice breaks the exposition format.
+ */
+static int export_horizons(const struct ginsight *g, int idx[ENGINE_HORIZONS])
+{
+	char a[32], b[32];
+	int n = 0;
+
+	for (int k = 0; k < ENGINE_HORIZONS; k++) {
+		bool dup = false;
+		int at = n;
+
+		horizon_label(g, k, a, sizeof(a));
+		for (int j = 0; j < n && !dup; j++) {
+			horizon_label(g, idx[j], b, sizeof(b));
+			dup = !strcmp(a, b);
+		}
+		if (dup)
+			continue;
+		for (; at > 0 && g->horizon_s[idx[at - 1]] > g->horizon_s[k]; at--)
+			idx[at] = idx[at - 1];
+		idx[at] = k;
+		n++;
+	}
+	return n;
+}
+
 static void forecast_samples(struct prom_writer *w, const struct cont_snap *c,
 			     const struct ginsight *g)
 {
 	static const char *const bounds[] = { "point", "lower", "upper" };
 	struct prom_label l[8];
 	size_t n = prom_container_labels(c, l);
+	int idx[ENGINE_HORIZONS], nh = export_horizons(g, idx);
 	char hz[32];
 
 	for (size_t i = 0; i < N_FC_METRICS; i++) {
 		int m = prom_fc_metrics[i];
 
-		for (int k = 0; k < ENGINE_HORIZONS; k++) {
+		for (int j = 0; j < nh; j++) {
+			int k = idx[j];
 			const struct fcast_point *p = &g->fc[m][k];
 			double v[3] = { p->point, p->lower, p->upper };
 
-			snprintf(hz, sizeof(hz), "%g", g->horizon_s[k]);
+			horizon_label(g, k, hz, sizeof(hz));
 			l[n] = (struct prom_label){ "metric", series_metric_names[m] };
 			l[n + 1] = (struct prom_label){ "horizon_seconds", hz };
 			for (int b = 0; b < 3; b++) {

@@ -97,6 +97,15 @@ enum prom_route prom_route(const char *method, const char *url);
 #define PROM_CONN_MEMORY_LIMIT (32 * 1024) /* bounds request line and headers */
 #define PROM_MAX_BODY          4096 /* a GET body beyond this closes the connection */
 
+/*
+ * Split a listen address "HOST:PORT" or "[IPV6]:PORT" into host (without
+ * brackets) and port (decimal digits only, 0..65535; 0 = any free port).
+ * 0, or -EINVAL with the reason in why.  The config check and the endpoint
+ * both use it, so a file `presage config check` accepts also starts.
+ */
+int prom_parse_listen(const char *addr, char *host, size_t hlen, unsigned int *port, char *why,
+		      size_t wlen);
+
 struct prom_http;
 
 /*

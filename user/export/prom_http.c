@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +33,6 @@
 
 struct prom_http {
 	struct MHD_Daemon *mhd;
-	int listen_fd;
 };
 
 /* Per-request state: the body bytes a GET carried so far. */
@@ -204,26 +205,53 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	LOG_RATELIMITED(LOG_DEBUG, "http: %s", msg);
 }
 
-/* Split "host:port" / "[v6]:port" into host and port strings. */
-static int split_listen(const char *addr, char *host, size_t hlen, char *port, size_t plen)
+/* True when host[0..n) is a name or address getaddrinfo may take (':' only for IPv6). */
+static bool host_chars_ok(const char *host, size_t n, bool v6)
 {
-	const char *colon = strrchr(addr, ':');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)host[i];
+
+		if (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']' || (ch == ':' && !v6))
+			return false;
+	}
+	return true;
+}
+
+int prom_parse_listen(const char *addr, char *host, size_t hlen, unsigned int *port, char *why,
+		      size_t wlen)
+{
+	const char *colon = strrchr(addr, ':'), *h = addr;
+	bool v6 = addr[0] == '[';
+	unsigned long p = 0;
 	size_t n;
 
 	if (!colon || colon == addr || !colon[1])
-		return -EINVAL;
+		return snprintf(why, wlen, "expected ADDR:PORT"), -EINVAL;
 	n = (size_t)(colon - addr);
-	if (addr[0] == '[') {
-		if (n < 3 || addr[n - 1] != ']')
-			return -EINVAL;
-		addr++;
+	if (v6 != (colon[-1] == ']'))
+		return snprintf(why, wlen, "unbalanced brackets around the address"), -EINVAL;
+	if (v6) {
+		h++;
 		n -= 2;
+	} else if (memchr(addr, ':', n)) {
+		return snprintf(why, wlen, "an IPv6 address must be in brackets, e.g. [::1]:9560"),
+		       -EINVAL;
 	}
-	if (n >= hlen || strlen(colon + 1) >= plen)
-		return -EINVAL;
-	memcpy(host, addr, n);
+	if (!n)
+		return snprintf(why, wlen, "expected ADDR:PORT"), -EINVAL;
+	if (!host_chars_ok(h, n, v6))
+		return snprintf(why, wlen, "the address contains a space, bracket or control "
+			       "character"), -EINVAL;
+	if (n >= hlen)
+		return snprintf(why, wlen, "the address is longer than %zu bytes", hlen - 1), -EINVAL;
+	/* Digits only: strtol would also take "+80", " 80" or "0x50". */
+	for (const char *d = colon + 1; *d && p <= 65535; d++)
+		p = *d >= '0' && *d <= '9' ? p * 10 + (unsigned long)(*d - '0') : ULONG_MAX;
+	if (p > 65535)
+		return snprintf(why, wlen, "port must be a number in 1..65535"), -EINVAL;
+	memcpy(host, h, n);
 	host[n] = '\0';
-	snprintf(port, plen, "%s", colon + 1);
+	*port = (unsigned int)p;
 	return 0;
 }
 
@@ -232,13 +260,15 @@ static int open_listener(const char *addr, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
-	char host[128], port[16];
+	char host[128], port[16], why[96];
+	unsigned int pnum;
 	int fd, one = 1, rc;
 
-	if (split_listen(addr, host, sizeof(host), port, sizeof(port)) < 0) {
-		snprintf(err, errlen, "failed to listen on %s: expected ADDR:PORT", addr);
+	if (prom_parse_listen(addr, host, sizeof(host), &pnum, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "failed to listen on %s: %s", addr, why);
 		return -EINVAL;
 	}
+	snprintf(port, sizeof(port), "%u", pnum);
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
 		snprintf(err, errlen, "failed to listen on %s: %s", addr, gai_strerror(rc));
@@ -261,23 +291,42 @@ static int open_listener(const char *addr, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * After a failed MHD_start_daemon: close fd unless MHD did.  libmicrohttpd
+ * 0.9.75 closes a socket handed over with MHD_OPTION_LISTEN_SOCKET when it
+ * fails late (a thread, epoll or eventfd it cannot create) but not when it
+ * refuses the options early, and says neither.  So close it only when fd
+ * still is that socket: once MHD closed it, another thread may own the number.
+ */
+static void close_if_same(int fd, const struct stat *was)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && st.st_dev == was->st_dev && st.st_ino == was->st_ino)
+		close(fd);
+}
+
 struct prom_http *prom_http_new(const char *addr, char *err, size_t errlen)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	struct prom_http *h = calloc(1, sizeof(*h));
+	struct stat sock_st;
+	int fd = -1;
 
 	if (!h) {
 		snprintf(err, errlen, "failed to start the metrics endpoint: out of memory");
 		return NULL;
 	}
-	h->listen_fd = -1;
 	if (addr) {
-		h->listen_fd = open_listener(addr, err, errlen);
-		if (h->listen_fd < 0) {
-			errno = -h->listen_fd;
+		fd = open_listener(addr, err, errlen);
+		if (fd < 0) {
+			errno = -fd;
 			free(h);
 			return NULL;
 		}
+		/* Unknown identity (never seen): a failed start then leaks fd, never closes another. */
+		if (fstat(fd, &sock_st) < 0)
+			memset(&sock_st, 0, sizeof(sock_st));
 	} else {
 		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	}
@@ -289,10 +338,11 @@ struct prom_http *prom_http_new(const char *addr, char *err, size_t errlen)
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_done, NULL },
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
 		/* Last, so it is cut off by the END below when there is no socket. */
-		{ h->listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, h->listen_fd, NULL },
+		{ fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, fd, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
+	/* From here the socket is MHD's: MHD_stop_daemon closes it, never we. */
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_ARRAY, ops,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
@@ -300,8 +350,8 @@ struct prom_http *prom_http_new(const char *addr, char *err, size_t errlen)
 
 		snprintf(err, errlen, "failed to start the metrics endpoint on %s: %s",
 			 addr ? addr : "(no socket)", strerror(e));
-		if (h->listen_fd >= 0)
-			close(h->listen_fd);
+		if (fd >= 0)
+			close_if_same(fd, &sock_st);
 		free(h);
 		errno = e;
 		return NULL;
@@ -313,9 +363,8 @@ void prom_http_free(struct prom_http *h)
 {
 	if (!h)
 		return;
+	/* Closes the listening socket too. */
 	MHD_stop_daemon(h->mhd);
-	if (h->listen_fd >= 0)
-		close(h->listen_fd);
 	free(h);
 }
 
