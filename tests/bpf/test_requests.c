@@ -17,6 +17,7 @@
  * Prints TAP.  Needs root; children are stopped by pid and the cgroups
  * removed at exit, also on failure or signal.  Loopback only.
  */
+#include "telemetry/netns.h"
 #include "telemetry/requests.h"
 #include "telemetry/tele.h"
 
@@ -26,11 +27,15 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <math.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +49,9 @@ static char cg_dirs[2][320];
 static pid_t kids[MAX_KIDS];
 static const char *build = "build";
 static char lua_path[64] = "";
+/* The other network namespaces req_sample dumps (check_accept_queue_netns). */
+static int ns_fds[4];
+static size_t n_ns_fds;
 static const char *arrival_mode = "arrivals from cgroup_skb ingress";
 
 static void tap(int ok, const char *fmt, ...)
@@ -341,7 +349,7 @@ static void fig_delta(const struct req_figures *a, const struct req_figures *b,
 
 static void read_cg(struct req_tele *r, uint64_t id, struct req_figures *f)
 {
-	req_sample(r);
+	req_sample(r, ns_fds, n_ns_fds);
 	if (req_read(r, id, f))
 		memset(f, 0, sizeof(*f));
 }
@@ -688,6 +696,115 @@ static void check_accept_queue(struct req_tele *r, uint64_t id)
 	server_stop(&s);
 }
 
+/*
+ * Child of check_accept_queue_netns: in cgroup cgdir and a network namespace
+ * of its own (as a container on Docker's bridge), listen on loopback and
+ * open n connections it never accepts; report on ready, hold until hold
+ * reaches EOF.
+ */
+static void netns_listener(const char *cgdir, int n, int ready, int hold)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct ifreq ifr = { .ifr_name = "lo" };
+	socklen_t sl = sizeof(sa);
+	char path[400], c;
+	int l, s, fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgdir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dprintf(fd, "%d\n", getpid()) < 0 || close(fd) || unshare(CLONE_NEWNET))
+		_exit(126);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		_exit(125);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		_exit(125);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 64) ||
+	    getsockname(l, (struct sockaddr *)&sa, &sl))
+		_exit(124);
+	for (int i = 0; i < n; i++) {
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(123);
+	}
+	if (write(ready, "k", 1) != 1)
+		_exit(122);
+	while (read(hold, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/*
+ * A listener in a network namespace of its own: invisible from presaged's
+ * namespace, counted once the namespace set holds it (learnt from the
+ * cgroup's process, as the daemon does), and let go when the cgroup has no
+ * process left.
+ */
+static void check_accept_queue_netns(struct req_tele *r, uint64_t id, const char *cgdir)
+{
+	struct req_figures f0, f1, f2;
+	struct netns_set *set = netns_set_new();
+	int ready[2], hold[2], noted = 0, gone = 0;
+	size_t held = 0, after = 1;
+	pid_t pid;
+	char c;
+
+	if (!set || pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) {
+		tap(0, "namespace set and pipes");
+		netns_set_free(set);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		close(hold[1]);
+		netns_listener(cgdir, 20, ready[1], hold[0]);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1) {
+		tap(0, "listener in its own network namespace starts");
+		close(hold[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		close(ready[0]);
+		netns_set_free(set);
+		return;
+	}
+	n_ns_fds = 0;
+	read_cg(r, id, &f0);
+	netns_set_begin(set);
+	noted = netns_set_note_cgroup(set, cgdir);
+	netns_set_end(set);
+	held = netns_set_count(set);
+	n_ns_fds = netns_set_fds(set, ns_fds, 4);
+	read_cg(r, id, &f1);
+	close(hold[1]);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	netns_set_begin(set);
+	gone = netns_set_note_cgroup(set, cgdir);
+	netns_set_end(set);
+	after = netns_set_count(set);
+	n_ns_fds = netns_set_fds(set, ns_fds, 4);
+	read_cg(r, id, &f2);
+	netns_set_free(set);
+	n_ns_fds = 0;
+	tap(f0.listeners == 0, "listener in another namespace unseen from presaged's: %u listener(s)",
+	    f0.listeners);
+	tap(noted == 1 && held == 1, "the cgroup's namespace is learnt: note %d, %zu held", noted,
+	    held);
+	tap(f1.listeners == 1 && f1.accept_queue_depth == 20 && f1.accept_queue_max == 64,
+	    "accept queue in the container's namespace: %llu waiting of %llu, %u listener(s)",
+	    (unsigned long long)f1.accept_queue_depth, (unsigned long long)f1.accept_queue_max,
+	    f1.listeners);
+	tap(gone == -ENOENT && after == 0 && f2.listeners == 0,
+	    "an empty cgroup's namespace is let go: note %d, %zu held, %u listener(s)", gone, after,
+	    f2.listeners);
+}
+
 static void check_status(struct req_tele *r)
 {
 	struct req_status st;
@@ -752,6 +869,7 @@ int main(void)
 	check_bad_input(r, ida);
 	check_idle(r, ida);
 	check_accept_queue(r, ida);
+	check_accept_queue_netns(r, ida, cg_dirs[0]);
 	check_status(r);
 	req_free(r);
 	tele_free(t);

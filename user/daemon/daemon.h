@@ -17,6 +17,7 @@
 
 struct tele;
 struct req_tele;
+struct netns_set;
 struct cgfs;
 struct registry;
 struct docker_client;
@@ -39,6 +40,7 @@ struct daemon {
 	bool retime;                   /* tick_seconds changed: re-arm the timer */
 	struct tele *tele;             /* NULL when BPF telemetry is unavailable */
 	struct req_tele *req;          /* NULL when request telemetry is unavailable */
+	struct netns_set *netns;       /* containers' network namespaces; NULL without req */
 	struct cgfs *cgfs;             /* cgroup mounts; NULL when none found */
 	struct docker_client *docker;  /* runtime API client, NULL when not configured */
 	struct registry *reg;          /* cgroup id -> container identity */

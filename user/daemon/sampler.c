@@ -18,6 +18,7 @@
 #include "core/bus.h"
 #include "core/snapshot.h"
 #include "telemetry/cgfs.h"
+#include "telemetry/netns.h"
 #include "telemetry/requests.h"
 #include "telemetry/tele.h"
 #include "runtime/docker.h"
@@ -354,6 +355,48 @@ static void fill_status(struct daemon *d, struct snapshot *s, double now)
 	d->prev_prog_runs = runs;
 }
 
+/* Ticks between two rounds of learning the containers' network namespaces. */
+#define NETNS_ROUND_TICKS 10
+
+/* Note the network namespace of a process of cgroup e (v2 directory, else v1 memory's). */
+static void note_netns(struct daemon *d, const struct cg_entry *e)
+{
+	const char *v2 = cgfs_v2_root(d->cgfs), *v1 = cgfs_v1_dir(d->cgfs, "memory");
+	char dir[4096];
+	int err = -ENOENT;
+
+	if (v2 && snprintf(dir, sizeof(dir), "%s%s", v2, e->path) < (int)sizeof(dir))
+		err = netns_set_note_cgroup(d->netns, dir);
+	if (err == -ENOENT && v1 && snprintf(dir, sizeof(dir), "%s%s", v1, e->path) < (int)sizeof(dir))
+		err = netns_set_note_cgroup(d->netns, dir);
+	/* No process, or one gone since: an empty cgroup has no listener either. */
+	if (err < 0 && err != -ENOENT && err != -ESRCH)
+		LOG_RATELIMITED(LOG_WARN, "failed to open the network namespace of cgroup %s: %s",
+				e->path, strerror(-err));
+}
+
+/*
+ * Sample the accept queues in presaged's namespace and the containers'.
+ * The namespaces are relearnt every NETNS_ROUND_TICKS ticks: a container's
+ * listeners count from at most that long after it starts, and a dead
+ * container's namespace is let go as late.
+ */
+static void sample_listeners(struct daemon *d, struct cg_entry **list, size_t n)
+{
+	int fds[NETNS_MAX];
+	size_t nfds = 0;
+
+	if (d->netns && d->cgfs && d->ticks % NETNS_ROUND_TICKS == 0) {
+		netns_set_begin(d->netns);
+		for (size_t i = 0; i < n; i++)
+			note_netns(d, list[i]);
+		netns_set_end(d->netns);
+	}
+	if (d->netns)
+		nfds = netns_set_fds(d->netns, fds, NETNS_MAX);
+	req_sample(d->req, fds, nfds);
+}
+
 void sampler_tick(struct daemon *d)
 {
 	double now = mono_now(), decay;
@@ -368,9 +411,9 @@ void sampler_tick(struct daemon *d)
 	}
 	if (d->reg)
 		registry_poll(d->reg);
-	if (d->req)
-		req_sample(d->req); /* accept-queue depths for this tick */
 	n = cgtable_list(d->cgs, list, n);
+	if (d->req)
+		sample_listeners(d, list, n); /* accept-queue depths for this tick */
 	s->n = n;
 	/* Quantile window: mass decays to 1/e after quantile_window_seconds. */
 	decay = exp(-d->cfg->tick_seconds / d->cfg->telemetry.quantile_window_seconds);
@@ -433,6 +476,11 @@ int sampler_init(struct daemon *d)
 	});
 	if (!d->req)
 		log_warn("request telemetry unavailable (%s)", strerror(errno));
+	d->netns = d->req ? netns_set_new() : NULL;
+	if (d->req && !d->netns)
+		log_warn("failed to read presaged's network namespace (%s): accept queues of "
+			 "containers with their own network are not sampled",
+			 strerror(errno));
 	d->docker = open_docker(d->cfg);
 	d->reg = registry_new(d->docker, (size_t)d->cfg->telemetry.max_cgroups);
 	if (!d->reg)
@@ -447,6 +495,7 @@ void sampler_fini(struct daemon *d)
 	/* The client first: cancelling its requests calls back into the registry. */
 	docker_client_free(d->docker);
 	registry_free(d->reg);
+	netns_set_free(d->netns);
 	req_free(d->req);
 	tele_free(d->tele);
 	cgfs_free(d->cgfs);
@@ -454,6 +503,7 @@ void sampler_fini(struct daemon *d)
 	d->reg = NULL;
 	d->docker = NULL;
 	d->req = NULL;
+	d->netns = NULL;
 	d->tele = NULL;
 	d->cgfs = NULL;
 	d->cgs = NULL;

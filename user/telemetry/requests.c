@@ -4,7 +4,9 @@
  * Walks the usual skeleton path (open -> set read-only options -> load ->
  * attach), reads the per-cgroup aggregates on demand, samples listener
  * accept queues through NETLINK_SOCK_DIAG (the kernel has no tracepoint on
- * the accept queue, and one dump of listeners per tick is cheap), and drains
+ * the accept queue, and one dump of listeners per tick is cheap) in
+ * presaged's network namespace and in those of the containers (sockets made
+ * there by telemetry/netns.c), and drains
  * slow-request exemplars from the ring buffer.
  */
 #include "telemetry/requests.h"
@@ -264,7 +266,16 @@ static int diag_dump(int fd, int family, char *buf, size_t bufsz, struct req_lis
 	return 0;
 }
 
-int req_sample(struct req_tele *r)
+/* Dump the TCP listeners of both families through diag socket fd into the table. */
+static int diag_dump_all(int fd, char *buf, size_t bufsz, struct req_listen **tab, size_t *n,
+			 size_t *cap)
+{
+	int err = diag_dump(fd, AF_INET, buf, bufsz, tab, n, cap);
+
+	return err ? err : diag_dump(fd, AF_INET6, buf, bufsz, tab, n, cap);
+}
+
+int req_sample(struct req_tele *r, const int *ns_fds, size_t n_ns)
 {
 	const size_t bufsz = 32768;
 	struct req_listen *tab = NULL;
@@ -281,10 +292,25 @@ int req_sample(struct req_tele *r)
 			close(fd);
 		return err;
 	}
-	err = diag_dump(fd, AF_INET, buf, bufsz, &tab, &n, &cap);
-	if (!err)
-		err = diag_dump(fd, AF_INET6, buf, bufsz, &tab, &n, &cap);
+	err = diag_dump_all(fd, buf, bufsz, &tab, &n, &cap);
 	close(fd);
+	/*
+	 * The other namespaces: one that fails only loses its own listeners
+	 * (its socket stays open, so the namespace cannot have gone away).
+	 */
+	for (size_t i = 0; !err && i < n_ns; i++) {
+		int e = diag_dump_all(ns_fds[i], buf, bufsz, &tab, &n, &cap);
+
+		if (e == -ENOMEM) {
+			err = e;
+		} else if (e) {
+			/* Its listeners may be partly counted this tick; the next dump starts afresh. */
+			LOG_RATELIMITED(LOG_WARN,
+					"failed to sample accept queues of a container network "
+					"namespace: %s",
+					strerror(-e));
+		}
+	}
 	free(buf);
 	if (err) {
 		free(tab);

@@ -16,6 +16,7 @@
 #include "presage/requests.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct req_tele;
@@ -79,10 +80,12 @@ struct req_tele *req_open_opts(const struct req_opts *opts);
 
 /*
  * Sample the accept queues of every TCP listener in this network namespace
- * (sock_diag), grouped by the listener's v2 cgroup.  0 or -errno; on failure
- * the previous sample stays.
+ * and in the n_ns others whose NETLINK_SOCK_DIAG sockets ns_fds are (see
+ * telemetry/netns.h), grouped by the listener's v2 cgroup.  0 or -errno; on
+ * failure the previous sample stays.  A namespace whose dump fails only
+ * loses its own listeners (logged).
  */
-int req_sample(struct req_tele *r);
+int req_sample(struct req_tele *r, const int *ns_fds, size_t n_ns);
 
 /*
  * Cumulative figures of cgroup cgid into out.  0, or -ENOENT when the cgroup
