@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_valgrind.sh - presaged's steady state under valgrind memcheck: start,
-# sample a working test cgroup for a while, answer the CLI and a scrape,
-# reload, stop.  No memory error and no leak may be reported.
+# sample a working test cgroup (its process in a network namespace of its
+# own, as a container's, so the namespace set is used) for a while, answer
+# the CLI and a scrape, reload, stop.  No memory error and no leak may be reported.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib/tap.sh
@@ -34,7 +35,7 @@ vpid=$DAEMON_PID
 tap_ok "presaged starts under valgrind"
 
 cg_create "$name"
-sh -c 'while :; do :; done' &
+unshare --net sh -c 'while :; do :; done' &
 busy=$!
 cleanup_push "kill_pid $busy"
 cg_enter "$name" "$busy"
@@ -48,6 +49,8 @@ done
 "$B/presage" --socket "$sock" top --once -o json | jq -e --arg c "/$name" \
 	'[.[] | select(.cgroup == $c)] | length == 1' >/dev/null
 tap_check "the test cgroup was sampled under valgrind" test $? -eq 0
+"$B/presage" --socket "$sock" status -o json | jq -e '.network_namespaces >= 1' >/dev/null
+tap_check "the namespace set holds the test cgroup's network namespace" test $? -eq 0
 "$B/presage" --socket "$sock" fingerprint "$name" -o json >/dev/null 2>&1
 "$B/presage" --socket "$sock" explain "$name" -o json >/dev/null 2>&1
 kill_pid "$busy"
@@ -55,6 +58,8 @@ kill -TERM "$vpid"
 wait "$vpid"
 rc=$?
 tap_check "presaged exits cleanly under valgrind (status $rc)" test "$rc" -eq 0
+tap_check "its network namespace was entered without a warning" \
+	sh -c "! grep -q 'network namespace' '$tmp/vg.log'"
 tap_check "valgrind: no memory errors" grep -q "ERROR SUMMARY: 0 errors" "$tmp/vg.log"
 tap_check "valgrind: no leaks" grep -Eq "no leaks are possible|definitely lost: 0 bytes" "$tmp/vg.log"
 [ "$TAP_FAILED" -gt 0 ] && grep -A12 -E "Invalid|uninitialised|definitely lost" "$tmp/vg.log" | head -60

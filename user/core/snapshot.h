@@ -66,6 +66,7 @@ struct daemon_status {
 	size_t tracked_cgroups;        /* entries in the daemon's cgroup table */
 	int64_t bpf_map_entries;       /* per-cgroup entries in the telemetry maps, -1 unknown */
 	int64_t req_map_entries;       /* per-cgroup entries in the request maps */
+	int64_t network_namespaces;    /* containers' namespaces sampled for accept queues */
 	double started;                /* unix seconds */
 	double tick_seconds;
 	double last_tick_duration;     /* seconds spent building the last snapshot */

@@ -303,6 +303,7 @@ static void status_fields(cJSON *o, const struct snapshot *s, const struct cont_
 	else
 		cJSON_AddNullToObject(o, "bpf_map_entries");
 	cJSON_AddNumberToObject(o, "request_map_entries", (double)st->req_map_entries);
+	cJSON_AddNumberToObject(o, "network_namespaces", (double)st->network_namespaces);
 }
 
 static int start_services(struct daemon *d)

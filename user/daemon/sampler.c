@@ -331,6 +331,7 @@ static uint64_t req_figures_status(struct daemon *d, struct daemon_status *st)
 		runs += rs.prog[i].run_cnt;
 	}
 	st->req_map_entries = rs.cgroups;
+	st->network_namespaces = d->netns ? (int64_t)netns_set_count(d->netns) : 0;
 	return runs;
 }
 
