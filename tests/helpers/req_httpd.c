@@ -7,9 +7,14 @@
  * delayed ACK on loopback and add ~40 ms at the client).  Paths starting
  * with /500 get status 500.  Keep-alive by default; a request carrying
  * "Connection: close" (or -c) is answered and the connection closed.
- * Pipelined requests are answered in order.  The server logs its own
- * service time per request (first byte read -> response written, ns, one per
- * line) to -l FILE at exit (SIGTERM/SIGINT).
+ * Pipelined requests are answered in order.  With -l FILE the server logs
+ * its own service time per request at exit (SIGTERM/SIGINT), one line per
+ * request: "READ ARRIVAL", both in ns up to the response's write.  READ
+ * starts at the server's first read of the request; ARRIVAL starts when the
+ * kernel received those bytes, from the socket's software receive timestamp
+ * (SO_TIMESTAMPING), so it also holds the time the request waited in the
+ * socket buffer for the server to be scheduled and read it.  ARRIVAL is 0
+ * when the kernel gave no stamp.
  *
  * -r READ_DELAY_US sleeps that long before reading a connection that became
  * readable (the request waits in the socket buffer, unseen by the server's
@@ -31,11 +36,13 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <linux/net_tstamp.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE  32768
-#define MAX_LOG	  (8u << 20)
+#define MAX_LOG	  (4u << 20)
 #define MAX_EVENT 256
 
 struct conn {
@@ -45,6 +52,8 @@ struct conn {
 	int close_after;   /* close once the response is written */
 	int status;	   /* of the scheduled response */
 	uint64_t t_first;  /* read time of the current request's first bytes */
+	uint64_t t_arr;	   /* kernel receive time of those bytes (monotonic), 0 unknown */
+	uint64_t t_recent; /* kernel receive time of the latest read's bytes */
 	uint64_t deadline; /* when the scheduled response is due */
 	size_t len;
 	char *buf; /* allocated on the first bytes: idle connections cost no buffer */
@@ -55,7 +64,7 @@ static uint64_t opt_delay_ns = 2000000;
 static uint64_t opt_read_delay_ns;
 static int opt_close;
 static volatile sig_atomic_t stop;
-static uint64_t *svc_log;
+static uint64_t (*svc_log)[2]; /* READ, ARRIVAL */
 static size_t svc_n;
 static struct conn *due_head, *due_tail; /* FIFO: equal delays keep deadlines ordered */
 static char listen_mark; /* epoll tag of the listening socket */
@@ -66,6 +75,45 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+/* Ask for software receive timestamps on fd (only when logging). */
+static void want_rx_stamps(int fd)
+{
+	int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+	if (svc_log)
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
+}
+
+/*
+ * The kernel's receive time of the bytes msg returned, on the monotonic
+ * clock (the stamp is CLOCK_REALTIME: its age is taken from the real-time
+ * clock and subtracted from the monotonic now); 0 when there is none.
+ */
+static uint64_t rx_arrival(struct msghdr *msg, uint64_t mono_now)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		struct timespec st[3], real;
+		uint64_t stamp, age;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_TIMESTAMPING ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(st)))
+			continue;
+		memcpy(st, CMSG_DATA(cm), sizeof(st));
+		stamp = ts_ns(&st[0]);
+		clock_gettime(CLOCK_REALTIME, &real);
+		if (!stamp || stamp > ts_ns(&real))
+			return 0;
+		age = ts_ns(&real) - stamp;
+		return age < mono_now ? mono_now - age : 0;
+	}
+	return 0;
 }
 
 static void on_signal(int sig)
@@ -144,21 +192,35 @@ static void try_parse(struct conn *c)
 static int on_readable(struct conn *c)
 {
 	for (;;) {
+		char ctl[CMSG_SPACE(3 * sizeof(struct timespec))];
+		struct iovec iov;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		uint64_t t;
 		ssize_t r;
 
 		if (!c->buf && !(c->buf = malloc(BUF_SIZE)))
 			return -1;
 		if (c->len == BUF_SIZE)
 			return 0;
-		r = read(c->fd, c->buf + c->len, BUF_SIZE - c->len);
+		iov.iov_base = c->buf + c->len;
+		iov.iov_len = BUF_SIZE - c->len;
+		if (svc_log) {
+			msg.msg_control = ctl;
+			msg.msg_controllen = sizeof(ctl);
+		}
+		r = recvmsg(c->fd, &msg, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN)
 			return 0;
 		if (r <= 0)
 			return -1;
-		if (!c->len && !c->waiting)
-			c->t_first = now_ns();
+		t = now_ns();
+		c->t_recent = svc_log ? rx_arrival(&msg, t) : 0;
+		if (!c->len && !c->waiting) {
+			c->t_first = t;
+			c->t_arr = c->t_recent;
+		}
 		c->len += (size_t)r;
 		try_parse(c);
 	}
@@ -187,12 +249,18 @@ static int respond(struct conn *c)
 		     c->close_after ? "Connection: close\r\n" : "", body);
 	if (send(c->fd, out, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
-	if (svc_n < MAX_LOG && svc_log)
-		svc_log[svc_n++] = now_ns() - c->t_first;
+	if (svc_n < MAX_LOG && svc_log) {
+		uint64_t t = now_ns();
+
+		svc_log[svc_n][0] = t - c->t_first;
+		svc_log[svc_n++][1] = c->t_arr && c->t_arr <= t ? t - c->t_arr : 0;
+	}
 	c->waiting = 0;
 	if (c->close_after)
 		return -1;
-	c->t_first = now_ns(); /* pipelined bytes already buffered start now */
+	/* pipelined bytes already buffered: read now, received with the latest read */
+	c->t_first = now_ns();
+	c->t_arr = c->t_recent;
 	try_parse(c);
 	return 0;
 }
@@ -222,6 +290,8 @@ static int listen_on(int port, int backlog)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0)
+		want_rx_stamps(fd); /* before listen: stamps every packet from the start */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog) ||
 	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
@@ -243,6 +313,7 @@ static void accept_all(int ep, int lfd)
 		if (fd < 0)
 			return;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		want_rx_stamps(fd);
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -262,7 +333,8 @@ static void write_log(const char *path)
 	if (!path || !(f = fopen(path, "w")))
 		return;
 	for (size_t i = 0; i < svc_n; i++)
-		fprintf(f, "%llu\n", (unsigned long long)svc_log[i]);
+		fprintf(f, "%llu %llu\n", (unsigned long long)svc_log[i][0],
+			(unsigned long long)svc_log[i][1]);
 	fclose(f);
 }
 
@@ -320,7 +392,7 @@ int main(int argc, char **argv)
 		case 'c': opt_close = 1; break;
 		case 'b': backlog = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: req_httpd [-p PORT] [-d DELAY_US] [-l LOG] [-c] [-b BACKLOG]\n");
+			fprintf(stderr, "usage: req_httpd [-p PORT] [-d DELAY_US] [-r READ_DELAY_US] [-l LOG] [-c] [-b BACKLOG]\n");
 			return 2;
 		}
 	}
@@ -328,6 +400,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	svc_log = log_path ? malloc(MAX_LOG * sizeof(*svc_log)) : NULL;
+	if (log_path && !svc_log) {
+		fprintf(stderr, "req_httpd: no memory for the service-time log\n");
+		return 1;
+	}
 	lfd = listen_on(port, backlog);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.data.ptr = &listen_mark;
